@@ -1,0 +1,52 @@
+//! The command line: arguments parsed into settings in one place, then dispatched.
+
+mod serve;
+mod upload;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use serve::{ServeArgs, default_data_dir, generate_token};
+pub use upload::UploadArgs;
+
+/// Upload images to the GroupMe Image CDN.
+#[derive(Debug, Parser)]
+#[command(name = "groupme-uploader", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Upload image files and mirror remote image URLs; prints one line per item.
+    Upload(UploadArgs),
+    /// Run the local image service (the GroupMe Image Service API with real thumbnails).
+    Serve(ServeArgs),
+}
+
+/// Exit code for usage errors, as clap uses.
+pub const USAGE_ERROR: u8 = 2;
+
+/// Parses the process arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(command) = cli.command else {
+        use clap::CommandFactory as _;
+        Cli::command().print_help().ok();
+        return ExitCode::SUCCESS;
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match command {
+        Command::Upload(args) => runtime.block_on(upload::run(args)),
+        Command::Serve(args) => runtime.block_on(serve::run(args)),
+    }
+}

@@ -1,0 +1,127 @@
+//! `groupme-uploader serve`: the local image service for self-hosting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::service::{self, AddressPolicy, AppState, ServiceConfig, Store};
+use crate::token::Token;
+
+/// Arguments of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8737")]
+    pub listen: SocketAddr,
+    /// Base of the URLs handed out (default: http://LISTEN).
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Directory for pictures (default: the user's data directory).
+    #[arg(long, conflicts_with = "store")]
+    pub data: Option<PathBuf>,
+    /// Storage: `file:DIR` or `s3://BUCKET` (AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP configure S3).
+    #[arg(long)]
+    pub store: Option<String>,
+    /// Accepted access token (repeatable). With none here or in GM_SERVICE_TOKENS, one is
+    /// generated and printed once.
+    #[arg(long = "token")]
+    pub tokens: Vec<String>,
+    /// Let `?url=` fetch loopback, private and link-local addresses (tests, trusted networks).
+    #[arg(long)]
+    pub allow_private_urls: bool,
+    /// Largest upload, in MiB.
+    #[arg(long, default_value_t = 40)]
+    pub max_body_mib: usize,
+}
+
+/// The default data directory of the app (`~/.local/share/groupme-uploader` on Linux).
+pub fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "groupme-uploader").map_or_else(
+        || PathBuf::from("groupme-uploader-data"),
+        |d| d.data_dir().to_owned(),
+    )
+}
+
+/// A random token: 32 hex characters from the OS's random source.
+pub fn generate_token() -> Token {
+    let mut raw = [0u8; 16];
+    getrandom::fill(&mut raw).ok();
+    Token::new(hex::encode(raw)).unwrap_or_else(|| unreachable!("hex is never empty"))
+}
+
+/// Runs `serve` until Ctrl+C.
+pub async fn run(args: ServeArgs) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut tokens: Vec<Token> = args.tokens.iter().cloned().filter_map(Token::new).collect();
+    if let Ok(env) = std::env::var("GM_SERVICE_TOKENS") {
+        tokens.extend(env.split(',').filter_map(Token::new));
+    }
+    if tokens.is_empty() {
+        let token = generate_token();
+        // Printed once, on purpose: without it nobody could use this instance.
+        eprintln!(
+            "No token configured; this run accepts X-Access-Token: {}",
+            token.expose()
+        );
+        tokens.push(token);
+    }
+    let store_spec = args.store.clone().unwrap_or_else(|| {
+        let dir = args
+            .data
+            .clone()
+            .unwrap_or_else(|| default_data_dir().join("service"));
+        format!("file:{}", dir.display())
+    });
+    let store = match Store::from_spec(&store_spec) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    let mut config = ServiceConfig::new(&public_url, tokens);
+    config.max_body = args.max_body_mib * 1024 * 1024;
+    config.policy = AddressPolicy {
+        allow_private: args.allow_private_urls,
+        allow_list: Vec::new(),
+    };
+    let state = match AppState::new(config, store.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        "serving on http://{} ({store:?}), URLs under {public_url}",
+        args.listen
+    );
+    let shutdown = async {
+        tokio::signal::ctrl_c().await.ok();
+        tracing::info!("shutting down");
+    };
+    match service::serve(listener, state, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

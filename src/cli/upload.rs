@@ -1,0 +1,203 @@
+//! `groupme-uploader upload`: files are uploaded, `http(s)://` arguments mirrored, results on
+//! stdout one line per item, failures on stderr.
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt as _;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cdn_url::{Format, Snippet};
+use crate::client::{
+    Client, ClientConfig, DEFAULT_ENDPOINT, Event, Options, UploadError, Uploaded,
+};
+use crate::probe::ImageInfo;
+use crate::token::Token;
+
+/// Arguments of `upload`.
+#[derive(Debug, clap::Args)]
+pub struct UploadArgs {
+    /// Image Service root URL.
+    #[arg(long, env = "GM_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
+    pub endpoint: String,
+    /// GroupMe access token (prefer the GM_TOKEN variable: arguments show in `ps`).
+    #[arg(long, env = "GM_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print one JSON object per line instead of plain lines.
+    #[arg(long)]
+    pub json: bool,
+    /// How to write each URL.
+    #[arg(long, value_enum, default_value_t = Snippet::Plain)]
+    pub format: Snippet,
+    /// Items uploaded at once.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+    /// Attempts per item (connect errors, 429 and 5xx are retried with backoff).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub attempts: u32,
+    /// Image files to upload and http(s) URLs to mirror.
+    #[arg(required = true, value_name = "FILE|URL")]
+    pub items: Vec<String>,
+}
+
+/// One line of `--json` output.
+#[derive(Debug, serde::Serialize)]
+struct JsonLine<'a> {
+    source: &'a str,
+    url: String,
+    picture_url: String,
+    preview: String,
+    large: String,
+    avatar: String,
+    width: Option<u32>,
+    height: Option<u32>,
+    format: Option<Format>,
+}
+
+/// Runs `upload`; exit 0 when every item succeeded, 1 when any failed, 2 on usage errors.
+pub async fn run(args: UploadArgs) -> ExitCode {
+    let Some(token) = args.token.clone().and_then(Token::new) else {
+        eprintln!(
+            "error: no access token. Set GM_TOKEN (or pass --token); get yours at \
+             https://dev.groupme.com (Access Token, top right)."
+        );
+        return ExitCode::from(super::USAGE_ERROR);
+    };
+    let mut config = match ClientConfig::new(&args.endpoint, token) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::USAGE_ERROR);
+        }
+    };
+    config.max_attempts = args.attempts;
+    let client = match Client::new(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::USAGE_ERROR);
+        }
+    };
+    let bars = if std::io::stderr().is_terminal() {
+        MultiProgress::new()
+    } else {
+        MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+    };
+    let results = futures_util::stream::iter(args.items.iter())
+        .map(|item| upload_one(&client, item, &bars))
+        .buffered(usize::from(args.concurrency))
+        .collect::<Vec<_>>()
+        .await;
+    bars.clear().ok();
+    let mut failed = 0usize;
+    for (item, result) in args.items.iter().zip(results) {
+        match result {
+            Ok((uploaded, info)) => println!("{}", render(item, &uploaded, info, &args)),
+            Err(UploadError::File(e)) => {
+                failed += 1;
+                eprintln!("error: {e}");
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {item}: {e}");
+            }
+        }
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn is_remote(item: &str) -> bool {
+    let lower = item.to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+async fn upload_one(
+    client: &Client,
+    item: &str,
+    bars: &MultiProgress,
+) -> Result<(Uploaded, Option<ImageInfo>), UploadError> {
+    let bar = bars.add(ProgressBar::new(0));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:.bold} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(short_name(item));
+    let info = Arc::new(Mutex::new(None));
+    let observer = {
+        let (bar, info) = (bar.clone(), info.clone());
+        Arc::new(move |event: Event| match event {
+            Event::Probed(i) => {
+                if let Ok(mut slot) = info.lock() {
+                    *slot = Some(i);
+                }
+            }
+            Event::Progress { sent, total } => {
+                bar.set_length(total);
+                bar.set_position(sent);
+            }
+            Event::Retrying {
+                attempt,
+                of,
+                delay,
+                reason,
+            } => bar.set_message(format!(
+                "retry {attempt}/{of} in {:.1}s: {reason}",
+                delay.as_secs_f32()
+            )),
+        })
+    };
+    let options = Options {
+        observer: Some(observer),
+        ..Options::default()
+    };
+    let result = if is_remote(item) {
+        client.mirror(item, &options).await
+    } else {
+        client
+            .upload_file(std::path::Path::new(item), &options)
+            .await
+    };
+    bar.finish_and_clear();
+    let info = info.lock().ok().and_then(|slot| *slot);
+    result.map(|u| (u, info))
+}
+
+fn short_name(item: &str) -> String {
+    let name = item.rsplit(['/', '\\']).next().unwrap_or(item);
+    let mut short: String = name.chars().take(24).collect();
+    if name.chars().count() > 24 {
+        short.push('…');
+    }
+    short
+}
+
+fn render(source: &str, uploaded: &Uploaded, info: Option<ImageInfo>, args: &UploadArgs) -> String {
+    let url = &uploaded.url;
+    if !args.json {
+        return args.format.render(&url.to_string());
+    }
+    let (width, height) = url
+        .dimensions()
+        .or(info.map(|i| (i.width, i.height)))
+        .unzip();
+    let line = JsonLine {
+        source,
+        url: url.to_string(),
+        picture_url: uploaded.picture_url.to_string(),
+        preview: url.preview().to_string(),
+        large: url.large().to_string(),
+        avatar: url.avatar().to_string(),
+        width,
+        height,
+        format: url.format().or(info.map(|i| i.format)),
+    };
+    serde_json::to_string(&line).unwrap_or_default()
+}

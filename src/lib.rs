@@ -1,0 +1,16 @@
+//! groupme-uploader: put images on the GroupMe Image CDN.
+//!
+//! - [`cdn_url`]: the CDN URL model (pure).
+//! - [`probe`]: format sniffing and header dimensions (pure).
+//! - [`token`]: the access token as a secret.
+//! - [`client`]: the Image Service client.
+//! - [`cli`]: the command line.
+
+pub mod cdn_url;
+pub mod cli;
+pub mod client;
+pub mod geometry;
+pub mod probe;
+pub mod service;
+pub mod thumbnail;
+pub mod token;

@@ -1,0 +1,307 @@
+//! The image probe: sniff the format from magic bytes and read the dimensions from the header,
+//! without decoding pixels, so bad input is refused before a byte is sent or stored.
+
+use std::io::{BufRead, Cursor, Read as _, Seek};
+use std::path::{Path, PathBuf};
+
+use crate::cdn_url::Format;
+
+/// What the probe learnt about an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageInfo {
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A format we recognise but do not accept, so the error can name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsupported {
+    Bmp,
+    Tiff,
+    Heic,
+    Avif,
+    Svg,
+    Pdf,
+    Ico,
+    Psd,
+    JpegXl,
+}
+
+impl Unsupported {
+    fn name(self) -> &'static str {
+        match self {
+            Unsupported::Bmp => "BMP",
+            Unsupported::Tiff => "TIFF",
+            Unsupported::Heic => "HEIC",
+            Unsupported::Avif => "AVIF",
+            Unsupported::Svg => "SVG",
+            Unsupported::Pdf => "PDF",
+            Unsupported::Ico => "ICO",
+            Unsupported::Psd => "Photoshop",
+            Unsupported::JpegXl => "JPEG XL",
+        }
+    }
+}
+
+/// Why the probe refused an input.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("{} images are not accepted (use JPEG, PNG, GIF or WebP)", .0.name())]
+    Unsupported(Unsupported),
+    #[error("not an image (expected JPEG, PNG, GIF or WebP)")]
+    NotAnImage,
+    #[error("the {} header is truncated or damaged: {}", .0.name(), .1)]
+    BadHeader(Format, String),
+    #[error("cannot read it: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("the image says it is {0}x{1}, which is not a real size")]
+    ZeroSize(u32, u32),
+}
+
+/// A probe failure with the file it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum FileProbeError {
+    #[error("{}: {source}", .path.display())]
+    Image {
+        path: PathBuf,
+        #[source]
+        source: ProbeError,
+    },
+    #[error("{}: is a directory, not an image", .path.display())]
+    Directory { path: PathBuf },
+    #[error("{}: {}", .path.display(), describe_io(.source))]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A short, human description of an I/O error (no "os error 2" noise).
+pub fn describe_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied (cannot read it)".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+/// Bytes read to sniff the format (an SVG's `<svg` may follow an XML prolog and comments).
+const HEAD_LEN: usize = 512;
+
+/// Sniffs the format from the first bytes (16 are enough).
+pub fn sniff(head: &[u8]) -> Result<Format, ProbeError> {
+    if head.is_empty() {
+        return Err(ProbeError::Empty);
+    }
+    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Ok(Format::Jpeg);
+    }
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(Format::Png);
+    }
+    if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        return Ok(Format::Gif);
+    }
+    if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
+        return Ok(Format::Webp);
+    }
+    Err(sniff_unsupported(head).map_or(ProbeError::NotAnImage, ProbeError::Unsupported))
+}
+
+fn sniff_unsupported(head: &[u8]) -> Option<Unsupported> {
+    let starts = |m: &[u8]| head.starts_with(m);
+    if starts(b"BM") {
+        return Some(Unsupported::Bmp);
+    }
+    if starts(b"II*\0") || starts(b"MM\0*") {
+        return Some(Unsupported::Tiff);
+    }
+    if starts(b"%PDF") {
+        return Some(Unsupported::Pdf);
+    }
+    if starts(&[0, 0, 1, 0]) {
+        return Some(Unsupported::Ico);
+    }
+    if starts(b"8BPS") {
+        return Some(Unsupported::Psd);
+    }
+    if starts(&[0xFF, 0x0A]) || starts(b"\0\0\0\x0cJXL ") {
+        return Some(Unsupported::JpegXl);
+    }
+    if head.len() >= 12 && &head[4..8] == b"ftyp" {
+        return match &head[8..12] {
+            b"avif" | b"avis" => Some(Unsupported::Avif),
+            b"heic" | b"heix" | b"hevc" | b"mif1" | b"msf1" | b"heim" | b"heis" => {
+                Some(Unsupported::Heic)
+            }
+            _ => None,
+        };
+    }
+    let text = String::from_utf8_lossy(&head[..head.len().min(512)]).to_ascii_lowercase();
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    if text.starts_with("<svg") || (text.starts_with("<?xml") && text.contains("<svg")) {
+        return Some(Unsupported::Svg);
+    }
+    None
+}
+
+/// Probes an image held by a reader: format from the magic bytes, size from the header.
+pub fn probe_reader<R: BufRead + Seek>(mut reader: R) -> Result<ImageInfo, ProbeError> {
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    reader
+        .by_ref()
+        .take(HEAD_LEN as u64)
+        .read_to_end(&mut head)
+        .and_then(|_| reader.rewind())
+        .map_err(ProbeError::Read)?;
+    let format = sniff(&head)?;
+    let bad = |e: image::ImageError| ProbeError::BadHeader(format, e.to_string());
+    let image_format = match format {
+        Format::Jpeg => image::ImageFormat::Jpeg,
+        Format::Png => image::ImageFormat::Png,
+        Format::Gif => image::ImageFormat::Gif,
+        Format::Webp => image::ImageFormat::WebP,
+    };
+    let mut decoder = image::ImageReader::with_format(reader, image_format);
+    decoder.no_limits();
+    let (width, height) = decoder.into_dimensions().map_err(bad)?;
+    if width == 0 || height == 0 {
+        return Err(ProbeError::ZeroSize(width, height));
+    }
+    Ok(ImageInfo {
+        format,
+        width,
+        height,
+    })
+}
+
+/// Probes bytes in memory.
+pub fn probe_bytes(bytes: &[u8]) -> Result<ImageInfo, ProbeError> {
+    probe_reader(Cursor::new(bytes))
+}
+
+/// Probes a file on disk, reading only its header. Blocking: call it off the UI thread.
+pub fn probe_file(path: &Path) -> Result<ImageInfo, FileProbeError> {
+    let io = |source| FileProbeError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(FileProbeError::Directory {
+            path: path.to_owned(),
+        });
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    probe_reader(std::io::BufReader::with_capacity(64 * 1024, file)).map_err(|source| {
+        FileProbeError::Image {
+            path: path.to_owned(),
+            source,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(format: image::ImageFormat, w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, format).expect("encode");
+        out.into_inner()
+    }
+
+    #[test]
+    fn reads_each_format() {
+        for (f, expected) in [
+            (image::ImageFormat::Jpeg, Format::Jpeg),
+            (image::ImageFormat::Png, Format::Png),
+            (image::ImageFormat::Gif, Format::Gif),
+            (image::ImageFormat::WebP, Format::Webp),
+        ] {
+            let info = probe_bytes(&encode(f, 37, 11)).expect("probe");
+            assert_eq!(
+                info,
+                ImageInfo {
+                    format: expected,
+                    width: 37,
+                    height: 11
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_empty_text_and_other_formats() {
+        assert!(matches!(probe_bytes(b""), Err(ProbeError::Empty)));
+        assert!(matches!(
+            probe_bytes(b"hello, this is text"),
+            Err(ProbeError::NotAnImage)
+        ));
+        assert!(matches!(
+            probe_bytes(b"BM\x36\0\0\0\0\0"),
+            Err(ProbeError::Unsupported(Unsupported::Bmp))
+        ));
+        assert!(matches!(
+            probe_bytes(b"<?xml version=\"1.0\"?><svg xmlns=\"\"></svg>"),
+            Err(ProbeError::Unsupported(Unsupported::Svg))
+        ));
+        assert!(matches!(
+            probe_bytes(b"\0\0\0\x1cftypheic\0\0\0\0"),
+            Err(ProbeError::Unsupported(Unsupported::Heic))
+        ));
+        let err = probe_bytes(b"\0\0\0\x1cftypavif\0\0\0\0").expect_err("avif");
+        assert_eq!(
+            err.to_string(),
+            "AVIF images are not accepted (use JPEG, PNG, GIF or WebP)"
+        );
+    }
+
+    #[test]
+    fn refuses_truncated_headers() {
+        for f in [
+            image::ImageFormat::Jpeg,
+            image::ImageFormat::Png,
+            image::ImageFormat::Gif,
+            image::ImageFormat::WebP,
+        ] {
+            let bytes = encode(f, 20, 20);
+            for cut in [3usize, 8, 13, 20] {
+                let cut = cut.min(bytes.len() - 1);
+                let result = probe_bytes(&bytes[..cut]);
+                assert!(
+                    matches!(
+                        result,
+                        Err(ProbeError::BadHeader(..) | ProbeError::NotAnImage)
+                    ),
+                    "{f:?} cut at {cut}: {result:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn names_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("nope.png");
+        let err = probe_file(&missing).expect_err("missing");
+        assert!(err.to_string().contains("nope.png: no such file"), "{err}");
+        let err = probe_file(dir.path()).expect_err("dir");
+        assert!(err.to_string().contains("is a directory"), "{err}");
+        let text = dir.path().join("notes.jpg");
+        std::fs::write(&text, "just words").expect("write");
+        let err = probe_file(&text).expect_err("text");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: not an image (expected JPEG, PNG, GIF or WebP)",
+                text.display()
+            )
+        );
+    }
+}

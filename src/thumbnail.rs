@@ -1,0 +1,327 @@
+//! The thumbnailer: decodes an accepted image within limits and renders `.preview` (200x200
+//! cover), `.large` (fit 960, never enlarged) and `.avatar` (60x60 cover) in the original's format,
+//! upright (EXIF orientation applied), animated GIFs staying animated.
+
+use std::io::Cursor;
+use std::time::{Duration, Instant};
+
+use fast_image_resize::{ResizeOptions, Resizer};
+use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
+use image::{AnimationDecoder as _, DynamicImage, ImageDecoder as _};
+
+use crate::cdn_url::Format;
+use crate::geometry::{AVATAR, LARGE, PREVIEW, fit_within};
+use crate::probe::{self, ImageInfo, ProbeError};
+
+/// Bounds on what one image may cost to process.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest width or height accepted.
+    pub max_dimension: u32,
+    /// Largest width × height accepted (one frame).
+    pub max_pixels: u64,
+    /// Largest width × height × frames accepted for an animation.
+    pub max_animation_pixels: u64,
+    /// Most memory the decoder may allocate.
+    pub max_alloc: u64,
+    /// Wall time allowed per image; checked between frames and stages.
+    pub max_time: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_dimension: 20_000,
+            max_pixels: 120_000_000,
+            max_animation_pixels: 400_000_000,
+            max_alloc: 1024 * 1024 * 1024,
+            max_time: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why an image could not be processed.
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbError {
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    #[error("the image is {width}x{height}; the limit is {limit} pixels on a side")]
+    TooWide { width: u32, height: u32, limit: u32 },
+    #[error("the image has {pixels} pixels; the limit is {limit}")]
+    TooManyPixels { pixels: u64, limit: u64 },
+    #[error("the animation is over its budget of {limit} pixels across all frames")]
+    AnimationTooLarge { limit: u64 },
+    #[error("the image is corrupt or truncated: {0}")]
+    Corrupt(String),
+    #[error("processing took longer than {}s", .0.as_secs())]
+    TooSlow(Duration),
+    #[error("could not encode a thumbnail: {0}")]
+    Encode(String),
+}
+
+/// The three renditions of an image, encoded in its format.
+#[derive(Debug, Clone)]
+pub struct Renditions {
+    /// What the header said.
+    pub info: ImageInfo,
+    /// Frames decoded (1 for a still image).
+    pub frames: u32,
+    pub preview: Vec<u8>,
+    pub large: Vec<u8>,
+    pub avatar: Vec<u8>,
+}
+
+/// Checks the header against the limits without decoding pixels.
+pub fn check(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, ThumbError> {
+    let info = probe::probe_bytes(bytes)?;
+    if info.width > limits.max_dimension || info.height > limits.max_dimension {
+        return Err(ThumbError::TooWide {
+            width: info.width,
+            height: info.height,
+            limit: limits.max_dimension,
+        });
+    }
+    let pixels = u64::from(info.width) * u64::from(info.height);
+    if pixels > limits.max_pixels {
+        return Err(ThumbError::TooManyPixels {
+            pixels,
+            limit: limits.max_pixels,
+        });
+    }
+    Ok(info)
+}
+
+/// Checks, decodes and renders the three thumbnails. CPU-bound: run it on a blocking thread.
+pub fn render(bytes: &[u8], limits: &Limits) -> Result<Renditions, ThumbError> {
+    let started = Instant::now();
+    let info = check(bytes, limits)?;
+    let mut work = Work {
+        resizer: Resizer::new(),
+        started,
+        limits: *limits,
+    };
+    match info.format {
+        Format::Gif => work.gif(bytes, info),
+        _ => work.still(bytes, info),
+    }
+}
+
+struct Work {
+    resizer: Resizer,
+    started: Instant,
+    limits: Limits,
+}
+
+fn corrupt(e: impl std::fmt::Display) -> ThumbError {
+    ThumbError::Corrupt(e.to_string())
+}
+
+fn image_format(format: Format) -> image::ImageFormat {
+    match format {
+        Format::Jpeg => image::ImageFormat::Jpeg,
+        Format::Png => image::ImageFormat::Png,
+        Format::Gif => image::ImageFormat::Gif,
+        Format::Webp => image::ImageFormat::WebP,
+    }
+}
+
+impl Work {
+    fn image_limits(&self) -> image::Limits {
+        let mut l = image::Limits::default();
+        l.max_image_width = Some(self.limits.max_dimension);
+        l.max_image_height = Some(self.limits.max_dimension);
+        l.max_alloc = Some(self.limits.max_alloc);
+        l
+    }
+
+    fn check_time(&self) -> Result<(), ThumbError> {
+        if self.started.elapsed() > self.limits.max_time {
+            return Err(ThumbError::TooSlow(self.limits.max_time));
+        }
+        Ok(())
+    }
+
+    fn still(&mut self, bytes: &[u8], info: ImageInfo) -> Result<Renditions, ThumbError> {
+        let mut reader =
+            image::ImageReader::with_format(Cursor::new(bytes), image_format(info.format));
+        reader.limits(self.image_limits());
+        let mut decoder = reader.into_decoder().map_err(corrupt)?;
+        let orientation = decoder.orientation().map_err(corrupt)?;
+        let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+        img.apply_orientation(orientation);
+        self.check_time()?;
+        let img = normalize(img, info.format);
+        let [preview, large, avatar] = self.three(&img)?;
+        self.check_time()?;
+        Ok(Renditions {
+            info,
+            frames: 1,
+            preview: encode_still(&preview, info.format)?,
+            large: encode_still(&large, info.format)?,
+            avatar: encode_still(&avatar, info.format)?,
+        })
+    }
+
+    /// Resizes one frame into the three renditions: large from the full image, the crops from
+    /// large (at most 960 px, so they cost little and look the same).
+    fn three(&mut self, img: &DynamicImage) -> Result<[DynamicImage; 3], ThumbError> {
+        let (lw, lh) = fit_within(img.width(), img.height(), LARGE);
+        let large = if (lw, lh) == (img.width(), img.height()) {
+            img.clone()
+        } else {
+            self.resize(img, lw, lh, &ResizeOptions::new())?
+        };
+        let cover = ResizeOptions::new().fit_into_destination(Some((0.5, 0.5)));
+        let preview = self.resize(&large, PREVIEW, PREVIEW, &cover)?;
+        let avatar = self.resize(&preview, AVATAR, AVATAR, &cover)?;
+        Ok([preview, large, avatar])
+    }
+
+    fn resize(
+        &mut self,
+        src: &DynamicImage,
+        width: u32,
+        height: u32,
+        options: &ResizeOptions,
+    ) -> Result<DynamicImage, ThumbError> {
+        let mut dst = DynamicImage::new(width, height, src.color());
+        self.resizer
+            .resize(src, &mut dst, options)
+            .map_err(|e| ThumbError::Encode(e.to_string()))?;
+        Ok(dst)
+    }
+
+    /// GIFs, still or animated: each composited frame is resized and fed to three encoders as it
+    /// is decoded, so memory holds one frame, not the whole animation.
+    fn gif(&mut self, bytes: &[u8], info: ImageInfo) -> Result<Renditions, ThumbError> {
+        let mut decoder = GifDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
+        decoder.set_limits(self.image_limits()).map_err(corrupt)?;
+        let frame_pixels = u64::from(info.width) * u64::from(info.height);
+        let mut bufs: [Vec<u8>; 3] = Default::default();
+        let mut frames = 0u32;
+        {
+            // The encoders write the GIF trailer when dropped at the end of this block.
+            let [b0, b1, b2] = &mut bufs;
+            let mut outs = [b0, b1, b2].map(|b| GifEncoder::new_with_speed(b, 10));
+            for out in &mut outs {
+                out.set_repeat(Repeat::Infinite)
+                    .map_err(|e| ThumbError::Encode(e.to_string()))?;
+            }
+            for frame in decoder.into_frames() {
+                let frame = frame.map_err(corrupt)?;
+                frames += 1;
+                if u64::from(frames) * frame_pixels > self.limits.max_animation_pixels {
+                    return Err(ThumbError::AnimationTooLarge {
+                        limit: self.limits.max_animation_pixels,
+                    });
+                }
+                self.check_time()?;
+                let delay = frame.delay();
+                let img = DynamicImage::ImageRgba8(frame.into_buffer());
+                for (out, thumb) in outs.iter_mut().zip(self.three(&img)?) {
+                    let frame = image::Frame::from_parts(thumb.into_rgba8(), 0, 0, delay);
+                    out.encode_frame(frame)
+                        .map_err(|e| ThumbError::Encode(e.to_string()))?;
+                }
+            }
+        }
+        if frames == 0 {
+            return Err(ThumbError::Corrupt("the GIF has no frames".into()));
+        }
+        let [preview, large, avatar] = bufs;
+        Ok(Renditions {
+            info,
+            frames,
+            preview,
+            large,
+            avatar,
+        })
+    }
+}
+
+/// Converts to the 8-bit layout the output format needs (JPEG has no alpha).
+fn normalize(img: DynamicImage, format: Format) -> DynamicImage {
+    match (format, img) {
+        (Format::Jpeg, DynamicImage::ImageLuma8(g)) => DynamicImage::ImageLuma8(g),
+        (Format::Jpeg, DynamicImage::ImageRgb8(i)) => DynamicImage::ImageRgb8(i),
+        (Format::Jpeg, other) => DynamicImage::ImageRgb8(other.into_rgb8()),
+        (_, DynamicImage::ImageRgb8(i)) => DynamicImage::ImageRgb8(i),
+        (_, DynamicImage::ImageRgba8(i)) => DynamicImage::ImageRgba8(i),
+        (_, other) if other.color().has_alpha() => DynamicImage::ImageRgba8(other.into_rgba8()),
+        (_, other) => DynamicImage::ImageRgb8(other.into_rgb8()),
+    }
+}
+
+fn encode_still(img: &DynamicImage, format: Format) -> Result<Vec<u8>, ThumbError> {
+    let mut out = Cursor::new(Vec::new());
+    let result = match format {
+        Format::Jpeg => img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+            &mut out, 85,
+        )),
+        Format::Png => img.write_with_encoder(image::codecs::png::PngEncoder::new_with_quality(
+            &mut out,
+            image::codecs::png::CompressionType::Fast,
+            image::codecs::png::FilterType::Adaptive,
+        )),
+        Format::Webp => {
+            img.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut out))
+        }
+        Format::Gif => img.write_to(&mut out, image::ImageFormat::Gif),
+    };
+    result.map_err(|e| ThumbError::Encode(e.to_string()))?;
+    Ok(out.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbaImage::from_fn(w, h, |x, y| image::Rgba([x as u8, y as u8, 9, 200]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png)
+            .expect("png");
+        out.into_inner()
+    }
+
+    fn dims(bytes: &[u8]) -> (u32, u32) {
+        let info = probe::probe_bytes(bytes).expect("probe");
+        (info.width, info.height)
+    }
+
+    #[test]
+    fn renders_three_sizes() {
+        let r = render(&png(1200, 300), &Limits::default()).expect("render");
+        assert_eq!(dims(&r.preview), (200, 200));
+        assert_eq!(dims(&r.avatar), (60, 60));
+        assert_eq!(dims(&r.large), (960, 240));
+        let r = render(&png(1, 1), &Limits::default()).expect("tiny");
+        assert_eq!(dims(&r.preview), (200, 200));
+        assert_eq!(dims(&r.large), (1, 1));
+    }
+
+    #[test]
+    fn enforces_limits() {
+        let limits = Limits {
+            max_dimension: 100,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            render(&png(101, 5), &limits),
+            Err(ThumbError::TooWide { .. })
+        ));
+        let limits = Limits {
+            max_pixels: 99,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            render(&png(10, 10), &limits),
+            Err(ThumbError::TooManyPixels { pixels: 100, .. })
+        ));
+        let truncated = &png(50, 50)[..80];
+        assert!(matches!(
+            render(truncated, &Limits::default()),
+            Err(ThumbError::Corrupt(_))
+        ));
+    }
+}

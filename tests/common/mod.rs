@@ -1,0 +1,287 @@
+//! Shared test helpers: images made on the fly, the local service on 127.0.0.1:0, and a scripted
+//! raw-HTTP server for fault injection.
+#![allow(dead_code)]
+
+use std::io::Cursor;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use groupme_uploader::service::{self, AppState, RunningService, ServiceConfig, Store};
+use groupme_uploader::token::Token;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+
+pub fn token() -> Token {
+    Token::new(TOKEN).expect("token")
+}
+
+/// An RGB gradient, so resizing has real work and crops can be checked.
+pub fn rgb(w: u32, h: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x * 255 / w.max(1)) as u8, (y * 255 / h.max(1)) as u8, 128])
+    })
+}
+
+pub fn encode(img: &image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, format).expect("encode");
+    out.into_inner()
+}
+
+pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
+    encode(&rgb(w, h).into(), image::ImageFormat::Jpeg)
+}
+
+pub fn png(w: u32, h: u32) -> Vec<u8> {
+    encode(&rgb(w, h).into(), image::ImageFormat::Png)
+}
+
+pub fn png_alpha(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbaImage::from_fn(w, h, |x, y| {
+        image::Rgba([x as u8, y as u8, 50, (x % 256) as u8])
+    });
+    encode(&img.into(), image::ImageFormat::Png)
+}
+
+pub fn webp(w: u32, h: u32) -> Vec<u8> {
+    encode(&rgb(w, h).into(), image::ImageFormat::WebP)
+}
+
+/// An animated GIF with `frames` frames of `w`x`h`.
+pub fn gif(w: u32, h: u32, frames: u32) -> Vec<u8> {
+    use image::codecs::gif::{GifEncoder, Repeat};
+    let mut out = Vec::new();
+    {
+        let mut enc = GifEncoder::new_with_speed(&mut out, 30);
+        enc.set_repeat(Repeat::Infinite).expect("repeat");
+        for i in 0..frames {
+            let buf = image::RgbaImage::from_fn(w, h, |x, y| {
+                image::Rgba([
+                    ((x + i * 10) % 256) as u8,
+                    (y % 256) as u8,
+                    (i * 40 % 256) as u8,
+                    255,
+                ])
+            });
+            let frame =
+                image::Frame::from_parts(buf, 0, 0, image::Delay::from_numer_denom_ms(100, 1));
+            enc.encode_frame(frame).expect("frame");
+        }
+    }
+    out
+}
+
+/// Number of frames in a GIF.
+pub fn gif_frames(bytes: &[u8]) -> usize {
+    use image::AnimationDecoder as _;
+    image::codecs::gif::GifDecoder::new(Cursor::new(bytes))
+        .expect("gif")
+        .into_frames()
+        .count()
+}
+
+/// Dimensions read by a full decode.
+pub fn decoded_size(bytes: &[u8]) -> (u32, u32) {
+    let img = image::load_from_memory(bytes).expect("decode");
+    (img.width(), img.height())
+}
+
+/// A service on 127.0.0.1:0 with a fresh data directory.
+pub struct TestService {
+    pub running: RunningService,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestService {
+    pub fn url(&self) -> String {
+        self.running.url()
+    }
+}
+
+pub fn config_for(addr: SocketAddr) -> ServiceConfig {
+    let mut config = ServiceConfig::new(&format!("http://{addr}"), vec![token()]);
+    config.policy.allow_private = true;
+    config
+}
+
+/// Starts the local service; `tweak` adjusts its config first.
+pub async fn start_service_with(tweak: impl FnOnce(&mut ServiceConfig)) -> TestService {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let mut config = config_for(listener.local_addr().expect("addr"));
+    tweak(&mut config);
+    let store = Store::local(dir.path()).expect("store");
+    let state = AppState::new(config, store).expect("state");
+    let running = service::start(listener, state).expect("start");
+    TestService { running, dir }
+}
+
+pub async fn start_service() -> TestService {
+    start_service_with(|_| {}).await
+}
+
+/// One request as a scripted server saw it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the scripted server does with one connection.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Read the whole request, answer with status, extra headers and body.
+    Answer(u16, Vec<(&'static str, String)>, String),
+    /// Read half the body, then never read again nor answer.
+    StallMidBody,
+    /// Read the headers, then reset the connection.
+    Reset,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: &str) -> Reply {
+        Reply::Answer(
+            status,
+            vec![("Content-Type", "application/json".into())],
+            body.into(),
+        )
+    }
+}
+
+/// A raw HTTP/1.1 server on 127.0.0.1 that plays `replies` in order (the last one repeats) and
+/// records every request.
+pub struct Scripted {
+    pub addr: SocketAddr,
+    pub requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl Scripted {
+    pub async fn start(replies: Vec<Reply>) -> Scripted {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recorded = requests.clone();
+        tokio::spawn(async move {
+            let mut n = 0usize;
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let reply = replies[n.min(replies.len() - 1)].clone();
+                n += 1;
+                tokio::spawn(handle(stream, reply, recorded.clone()));
+            }
+        });
+        Scripted { addr, requests }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().expect("lock").clone()
+    }
+}
+
+async fn read_head(stream: &mut TcpStream) -> Option<(Recorded, usize, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let end = loop {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+    let rest = buf[end + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_owned();
+    let target = first.next()?.to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    Some((
+        Recorded {
+            method,
+            target,
+            headers,
+            body: Vec::new(),
+        },
+        len,
+        rest,
+    ))
+}
+
+async fn handle(mut stream: TcpStream, reply: Reply, recorded: Arc<Mutex<Vec<Recorded>>>) {
+    let Some((mut request, len, mut body)) = read_head(&mut stream).await else {
+        return;
+    };
+    match reply {
+        Reply::Reset => {
+            recorded.lock().expect("lock").push(request);
+            #[allow(deprecated)]
+            stream.set_linger(Some(Duration::ZERO)).ok();
+            drop(stream);
+        }
+        Reply::StallMidBody => {
+            let mut chunk = vec![0u8; 64 * 1024];
+            while body.len() < len / 2 {
+                match stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => body.extend_from_slice(&chunk[..n]),
+                }
+            }
+            request.body = body;
+            recorded.lock().expect("lock").push(request);
+            tokio::time::sleep(Duration::from_secs(600)).await;
+        }
+        Reply::Answer(status, headers, text) => {
+            let mut chunk = vec![0u8; 64 * 1024];
+            while body.len() < len {
+                match stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => body.extend_from_slice(&chunk[..n]),
+                }
+            }
+            request.body = body;
+            recorded.lock().expect("lock").push(request);
+            let mut out = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                text.len()
+            );
+            for (k, v) in headers {
+                out.push_str(&format!("{k}: {v}\r\n"));
+            }
+            out.push_str("\r\n");
+            out.push_str(&text);
+            stream.write_all(out.as_bytes()).await.ok();
+            stream.shutdown().await.ok();
+        }
+    }
+}

@@ -1,0 +1,459 @@
+//! The local image service: the router with `oneshot`, and end to end over a real listener with
+//! the crate's own client and with requests shaped like `curl --data-binary`.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{TOKEN, TestService, decoded_size, start_service, start_service_with, token};
+use groupme_uploader::cdn_url::{CdnUrl, Format};
+use groupme_uploader::client::{Client, ClientConfig, Options, UploadError};
+use groupme_uploader::service::{self, AppState, Store};
+use tower::ServiceExt as _;
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().expect("http")
+}
+
+/// POSTs like `curl -X POST -H "X-Access-Token: …" -H "Content-Type: image/jpeg" --data-binary @f`.
+async fn curl_post(base: &str, token: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let resp = http()
+        .post(format!("{base}/pictures"))
+        .header("X-Access-Token", token)
+        .header("Content-Type", "image/jpeg")
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    let status = resp.status().as_u16();
+    let json = resp.json().await.unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+async fn get_bytes(url: &str) -> (u16, Vec<u8>, reqwest::header::HeaderMap) {
+    let resp = http().get(url).send().await.expect("get");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, resp.bytes().await.expect("body").to_vec(), headers)
+}
+
+fn error_text(json: &serde_json::Value) -> String {
+    json["meta"]["errors"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn upload_and_check(svc: &TestService, bytes: Vec<u8>, format: Format) -> CdnUrl {
+    let (status, json) = curl_post(&svc.url(), TOKEN, bytes.clone()).await;
+    assert_eq!(status, 200, "{json}");
+    let url = CdnUrl::parse(json["payload"]["url"].as_str().expect("url")).expect("cdn url");
+    assert_eq!(json["payload"]["picture_url"], json["payload"]["url"]);
+    assert_eq!(url.format(), Some(format));
+    assert_eq!(url.id().len(), 32);
+    let (status, served, headers) = get_bytes(&url.to_string()).await;
+    assert_eq!(status, 200);
+    assert_eq!(served, bytes, "the original is served byte-identical");
+    assert_eq!(headers["content-type"], format.mime());
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    url
+}
+
+async fn thumb(url: &CdnUrl, which: &str) -> Vec<u8> {
+    let u = match which {
+        "preview" => url.preview(),
+        "large" => url.large(),
+        _ => url.avatar(),
+    };
+    let (status, bytes, _) = get_bytes(&u.to_string()).await;
+    assert_eq!(status, 200, "{u}");
+    bytes
+}
+
+async fn check_thumbs(url: &CdnUrl, oriented: (u32, u32)) {
+    assert_eq!(decoded_size(&thumb(url, "preview").await), (200, 200));
+    assert_eq!(decoded_size(&thumb(url, "avatar").await), (60, 60));
+    let (lw, lh) = decoded_size(&thumb(url, "large").await);
+    let (w, h) = oriented;
+    assert!(
+        lw <= 960 && lh <= 960 && lw <= w && lh <= h,
+        "{lw}x{lh} from {w}x{h}"
+    );
+    let expected_h = f64::from(lw) * f64::from(h) / f64::from(w);
+    assert!(
+        (f64::from(lh) - expected_h).abs() <= 1.0,
+        "{lw}x{lh} from {w}x{h}"
+    );
+}
+
+#[tokio::test]
+async fn every_format_and_shape_round_trips_with_thumbnails() {
+    let svc = start_service().await;
+    let cases: Vec<(Vec<u8>, Format, (u32, u32))> = vec![
+        (common::jpeg(1600, 900), Format::Jpeg, (1600, 900)),
+        (common::jpeg(700, 1500), Format::Jpeg, (700, 1500)),
+        (common::png_alpha(320, 240), Format::Png, (320, 240)),
+        (common::png(1, 1), Format::Png, (1, 1)),
+        (common::png(30, 500), Format::Png, (30, 500)),
+        (common::webp(500, 400), Format::Webp, (500, 400)),
+        (common::gif(90, 70, 1), Format::Gif, (90, 70)),
+        (common::jpeg(4000, 3000), Format::Jpeg, (4000, 3000)),
+    ];
+    for (bytes, format, size) in cases {
+        let url = upload_and_check(&svc, bytes, format).await;
+        assert_eq!(url.dimensions(), Some(size));
+        check_thumbs(&url, size).await;
+    }
+}
+
+#[tokio::test]
+async fn animated_gif_thumbnails_stay_animated() {
+    let svc = start_service().await;
+    let url = upload_and_check(&svc, common::gif(120, 80, 5), Format::Gif).await;
+    for which in ["preview", "large", "avatar"] {
+        assert_eq!(common::gif_frames(&thumb(&url, which).await), 5, "{which}");
+    }
+    check_thumbs(&url, (120, 80)).await;
+}
+
+#[tokio::test]
+async fn exif_rotated_jpeg_thumbnails_are_upright() {
+    let svc = start_service().await;
+    // A real camera file from the image crate's suite: portrait, rotated by its EXIF orientation.
+    let bytes = std::fs::read("tests/corpus/jpg/portrait_2.jpg").expect("corpus file");
+    let stored = image::load_from_memory(&bytes).expect("decode");
+    let url = upload_and_check(&svc, bytes, Format::Jpeg).await;
+    // Orientation 2..8: 5-8 swap the axes.
+    let (w, h) = (stored.width(), stored.height());
+    let large = decoded_size(&thumb(&url, "large").await);
+    assert!(
+        large.0 < large.1,
+        "upright portrait: {large:?} from {w}x{h} stored"
+    );
+}
+
+#[tokio::test]
+async fn same_bytes_same_id_stored_once() {
+    let svc = start_service().await;
+    let bytes = common::png(64, 64);
+    let (_, a) = curl_post(&svc.url(), TOKEN, bytes.clone()).await;
+    let (_, b) = curl_post(&svc.url(), TOKEN, bytes).await;
+    assert_eq!(a["payload"]["url"], b["payload"]["url"]);
+    let files = walk(svc.dir.path());
+    assert_eq!(files.len(), 4, "one original + three thumbnails: {files:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn refuses_bad_requests_with_specific_errors() {
+    let svc = start_service_with(|c| c.max_body = 1024 * 1024).await;
+    let base = svc.url();
+    let (s, j) = curl_post(&base, "wrong", common::png(4, 4)).await;
+    assert_eq!(
+        (s, error_text(&j).as_str()),
+        (401, "the access token is not valid")
+    );
+    let resp = http()
+        .post(format!("{base}/pictures"))
+        .body(common::png(4, 4))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 401);
+    let (s, j) = curl_post(&base, TOKEN, Vec::new()).await;
+    assert_eq!(
+        (s, error_text(&j).as_str()),
+        (400, "the body is empty: send the image bytes")
+    );
+    let (s, j) = curl_post(&base, TOKEN, b"just some text, not a picture".to_vec()).await;
+    assert_eq!(s, 400);
+    assert!(error_text(&j).contains("not an image"), "{j}");
+    let (s, j) = curl_post(&base, TOKEN, b"BM\x36\0\0\0\0\0\0\0".to_vec()).await;
+    assert_eq!(s, 400);
+    assert!(error_text(&j).contains("BMP"), "{j}");
+    let png = common::png(300, 300);
+    let (s, _) = curl_post(&base, TOKEN, png[..png.len() / 2].to_vec()).await;
+    assert_eq!(s, 422, "a truncated image is corrupt");
+    let (s, j) = curl_post(&base, TOKEN, vec![0xFF; 2 * 1024 * 1024]).await;
+    assert_eq!(s, 413, "{j}");
+    let resp = http()
+        .post(format!("{base}/pictures"))
+        .header("X-Access-Token", TOKEN)
+        .header("Content-Type", "multipart/form-data; boundary=x")
+        .body("--x\r\n\r\n--x--")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 400);
+    let j: serde_json::Value = resp.json().await.expect("json");
+    assert!(error_text(&j).contains("multipart"));
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A PNG header declaring `w`x`h` (the rest is junk): a decompression bomb's shape.
+fn png_declaring(w: u32, h: u32) -> Vec<u8> {
+    let mut bytes = common::png(1, 1);
+    bytes[16..20].copy_from_slice(&w.to_be_bytes());
+    bytes[20..24].copy_from_slice(&h.to_be_bytes());
+    // Keep the IHDR checksum valid so only the size is hostile.
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
+#[tokio::test]
+async fn bombs_are_refused_and_the_service_stays_up() {
+    let svc = start_service_with(|c| c.limits.max_animation_pixels = 120 * 80 * 10).await;
+    let (s, j) = curl_post(&svc.url(), TOKEN, png_declaring(100_000, 100_000)).await;
+    assert_eq!(s, 422, "{j}");
+    assert!(error_text(&j).contains("limit"), "{j}");
+    let (s, j) = curl_post(&svc.url(), TOKEN, common::gif(120, 80, 30)).await;
+    assert_eq!(s, 422, "{j}");
+    assert!(error_text(&j).contains("animation"), "{j}");
+    let (s, _) = curl_post(&svc.url(), TOKEN, common::png(10, 10)).await;
+    assert_eq!(s, 200, "still serving");
+}
+
+#[tokio::test]
+async fn etag_and_not_modified() {
+    let svc = start_service().await;
+    let url = upload_and_check(&svc, common::png(50, 50), Format::Png).await;
+    let (_, _, headers) = get_bytes(&url.preview().to_string()).await;
+    let etag = headers["etag"].to_str().expect("etag").to_owned();
+    let resp = http()
+        .get(url.preview().to_string())
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 304);
+    let head = http().head(url.to_string()).send().await.expect("head");
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-type"], "image/png");
+}
+
+#[tokio::test]
+async fn unknown_and_tampered_names_are_404() {
+    let svc = start_service().await;
+    let base = svc.url();
+    for path in [
+        "/1x1.png.0123456789abcdef0123456789abcdef",
+        "/..%2F..%2Fetc%2Fpasswd",
+        "/%2e%2e",
+        "/1x1.png.ABCDEF0123456789ABCDEF0123456789",
+        "/1x1.png.0123",
+        "/1x1.png.0123456789abcdef0123456789abcdeg",
+        "/0123456789abcdef0123456789abcdef",
+    ] {
+        let (status, body, _) = get_bytes(&format!("{base}{path}")).await;
+        assert_eq!(status, 404, "{path}: {}", String::from_utf8_lossy(&body));
+    }
+}
+
+#[tokio::test]
+async fn router_answers_oneshot() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = common::config_for("127.0.0.1:1".parse().expect("addr"));
+    let state = AppState::new(config, Store::local(dir.path()).expect("store")).expect("state");
+    let app = service::router(state);
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::post("/pictures")
+                .header("X-Access-Token", TOKEN)
+                .header("Content-Type", "image/jpeg")
+                .body(Body::from(common::png(8, 6)))
+                .expect("request"),
+        )
+        .await
+        .expect("oneshot");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let url = json["payload"]["url"].as_str().expect("url");
+    assert!(url.starts_with("http://127.0.0.1:1/8x6.png."), "{url}");
+    let resp = app
+        .oneshot(
+            Request::get("/health")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("oneshot");
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+fn crate_client(url: &str) -> Client {
+    let mut cfg = ClientConfig::new(url, token()).expect("cfg");
+    cfg.max_attempts = 1;
+    Client::new(cfg).expect("client")
+}
+
+#[tokio::test]
+async fn crate_client_uploads_to_the_service() {
+    let svc = start_service().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("photo.jpeg");
+    let bytes = common::jpeg(640, 480);
+    std::fs::write(&path, &bytes).expect("write");
+    let up = crate_client(&svc.url())
+        .upload_file(&path, &Options::default())
+        .await
+        .expect("upload");
+    assert_eq!(up.url.dimensions(), Some((640, 480)));
+    assert_eq!(get_bytes(&up.url.to_string()).await.1, bytes);
+    let mut cfg = ClientConfig::new(
+        &svc.url(),
+        groupme_uploader::token::Token::new("nope").expect("t"),
+    )
+    .expect("cfg");
+    cfg.max_attempts = 1;
+    let err = Client::new(cfg)
+        .expect("client")
+        .upload_file(&path, &Options::default())
+        .await
+        .expect_err("wrong token");
+    assert!(
+        matches!(err, UploadError::TokenRefused { status: 401, .. }),
+        "{err:?}"
+    );
+}
+
+mod mirror {
+    use super::*;
+    use axum::Router;
+    use axum::routing::get;
+
+    /// A second local server the service fetches from.
+    async fn origin() -> (String, Vec<u8>) {
+        let png = common::png(33, 22);
+        let served = png.clone();
+        let app = Router::new()
+            .route("/ok.png", get(move || async move { served.clone() }))
+            .route("/text", get(|| async { "hello" }))
+            .route(
+                "/slow.png",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    "late"
+                }),
+            )
+            .route("/big.png", get(|| async { vec![0u8; 3 * 1024 * 1024] }))
+            .route(
+                "/to-other-loopback",
+                get(|| async { axum::response::Redirect::temporary("http://127.0.0.2:9/x.png") }),
+            )
+            .route(
+                "/loop",
+                get(|| async { axum::response::Redirect::temporary("/loop") }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        (format!("http://{addr}"), png)
+    }
+
+    async fn mirror(svc: &TestService, remote: &str) -> (u16, serde_json::Value) {
+        let mut url = url::Url::parse(&format!("{}/pictures", svc.url())).expect("url");
+        url.query_pairs_mut().append_pair("url", remote);
+        let resp = http()
+            .post(url)
+            .header("X-Access-Token", TOKEN)
+            .send()
+            .await
+            .expect("send");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn fetches_and_refuses_as_it_should() {
+        let (origin, png) = origin().await;
+        let svc = start_service_with(|c| {
+            c.max_body = 1024 * 1024;
+            c.fetch_timeout = Duration::from_secs(2);
+            c.policy.allow_private = false;
+            c.policy.allow_list = vec!["127.0.0.1".parse().expect("ip")];
+        })
+        .await;
+        let (s, j) = mirror(&svc, &format!("{origin}/ok.png")).await;
+        assert_eq!(s, 200, "{j}");
+        let url = CdnUrl::parse(j["payload"]["url"].as_str().expect("url")).expect("cdn");
+        assert_eq!(url.dimensions(), Some((33, 22)));
+        assert_eq!(get_bytes(&url.to_string()).await.1, png);
+
+        let (s, j) = mirror(&svc, &format!("{origin}/text")).await;
+        assert_eq!(s, 400, "{j}");
+        let (s, j) = mirror(&svc, &format!("{origin}/missing")).await;
+        assert_eq!(
+            (s, error_text(&j).as_str()),
+            (502, "the remote server answered 404")
+        );
+        let (s, j) = mirror(&svc, &format!("{origin}/slow.png")).await;
+        assert_eq!(s, 504, "{j}");
+        let (s, j) = mirror(&svc, &format!("{origin}/big.png")).await;
+        assert_eq!(s, 413, "{j}");
+        let (s, j) = mirror(&svc, &format!("{origin}/to-other-loopback")).await;
+        assert_eq!(s, 400, "{j}");
+        assert!(error_text(&j).contains("127.0.0.2"), "{j}");
+        let (s, j) = mirror(&svc, &format!("{origin}/loop")).await;
+        assert_eq!(s, 502, "{j}");
+        assert!(error_text(&j).contains("redirected more than"), "{j}");
+        let (s, j) = mirror(&svc, "file:///etc/passwd").await;
+        assert_eq!(s, 400, "{j}");
+    }
+
+    #[tokio::test]
+    async fn loopback_is_refused_without_allow_private() {
+        let (origin, _) = origin().await;
+        let svc = start_service_with(|c| c.policy.allow_private = false).await;
+        let port = origin.rsplit(':').next().expect("port").to_owned();
+        for host in [
+            "127.0.0.1",
+            "localhost",
+            "2130706433",
+            "0x7f000001",
+            "127.1",
+            "[::ffff:127.0.0.1]",
+        ] {
+            let (s, j) = mirror(&svc, &format!("http://{host}:{port}/ok.png")).await;
+            assert_eq!(s, 400, "{host}: {j}");
+            assert!(error_text(&j).contains("loopback"), "{host}: {j}");
+        }
+    }
+}
