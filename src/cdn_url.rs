@@ -521,7 +521,8 @@ mod tests {
 
     #[test]
     fn refuses_malformed_input() {
-        let cases: &[(&str, fn(&CdnUrlError) -> bool)] = &[
+        type Expect = fn(&CdnUrlError) -> bool;
+        let cases: &[(&str, Expect)] = &[
             ("https://i.groupme.com/480x.jpeg.abc", |e| {
                 matches!(e, CdnUrlError::BadSize(_))
             }),
