@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 pub use serve::{ServeArgs, default_data_dir, generate_token};
 pub use upload::UploadArgs;
 
-/// Upload images to the GroupMe Image CDN.
+/// Upload images to the GroupMe Image CDN. With no command, opens the desktop window.
 #[derive(Debug, Parser)]
 #[command(name = "groupme-uploader", version, about, long_about = None)]
 pub struct Cli {
@@ -25,6 +25,8 @@ pub enum Command {
     Upload(UploadArgs),
     /// Run the local image service (the GroupMe Image Service API with real thumbnails).
     Serve(ServeArgs),
+    /// Open the desktop window (the default), queueing any files or URLs given.
+    Gui(crate::gui::GuiArgs),
 }
 
 /// Exit code for usage errors, as clap uses.
@@ -33,11 +35,10 @@ pub const USAGE_ERROR: u8 = 2;
 /// Parses the process arguments and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Some(command) = cli.command else {
-        use clap::CommandFactory as _;
-        Cli::command().print_help().ok();
-        return ExitCode::SUCCESS;
-    };
+    let command = cli.command.unwrap_or(Command::Gui(crate::gui::GuiArgs::default()));
+    if let Command::Gui(args) = command {
+        return crate::gui::run(args);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -48,5 +49,6 @@ pub fn main() -> ExitCode {
     match command {
         Command::Upload(args) => runtime.block_on(upload::run(args)),
         Command::Serve(args) => runtime.block_on(serve::run(args)),
+        Command::Gui(_) => unreachable!("handled above"),
     }
 }

@@ -1,0 +1,492 @@
+//! The desktop app's state and bookkeeping: the persisted settings, the queue, the history, and
+//! the runtime-only handles (worker channels, textures). `logic` drains worker events and input;
+//! `ui` (in `crate::ui`) only draws and returns [`Action`]s, applied after the pass.
+
+pub mod worker;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+
+use crate::cdn_url::Snippet;
+use crate::history::{Entry, now_secs};
+use crate::jobs::{JobId, JobState, Queue, Source, Update};
+use crate::preview::PreviewImage;
+use crate::settings::{Dirs, EndpointChoice, Settings, Target};
+use crate::token::Token;
+use crate::token_store::{TokenSource, TokenStore};
+use worker::{Command, Event, FilePicker, HistoryOp, WorkerHandle, WorkerSetup};
+
+/// How long a notice stays on screen.
+const NOTICE_LIFETIME: Duration = Duration::from_secs(6);
+
+/// What the app needs from `main` (or a test).
+pub struct AppConfig {
+    pub dirs: Dirs,
+    pub runtime: tokio::runtime::Handle,
+    /// The embedded local service.
+    pub local_url: String,
+    pub local_token: Token,
+    /// Set when the embedded service could not start.
+    pub local_error: Option<String>,
+    pub picker: Arc<dyn FilePicker>,
+    /// Off in tests.
+    pub use_keyring: bool,
+    /// Files and URLs given on the command line.
+    pub initial: Vec<String>,
+}
+
+/// The tabs of the main area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Queue,
+    History,
+    Settings,
+}
+
+/// Something the person asked for in the last pass.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Pick,
+    PasteFromClipboard,
+    Mirror(String),
+    Cancel(JobId),
+    Retry(JobId),
+    Remove(JobId),
+    ClearDone,
+    Copy(String),
+    ConfirmPaste(bool),
+    HistoryRemove(usize),
+    HistoryClear,
+    SaveToken(String),
+    ForgetToken,
+    SettingsChanged,
+    SetTab(Tab),
+}
+
+/// A message shown for a while at the bottom.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+    pub shown_at: Instant,
+}
+
+/// The whole app.
+pub struct UploaderApp {
+    pub settings: Settings,
+    pub queue: Queue,
+    /// In-memory copy of the history (the worker owns the file).
+    pub history: Vec<Entry>,
+    pub tab: Tab,
+    /// Text of the URL field.
+    pub url_input: String,
+    /// Text of the history search field.
+    pub search: String,
+    /// Text of the token field (empty unless the person is typing a new one).
+    pub token_input: String,
+    /// The custom endpoint being edited.
+    pub custom_endpoint: String,
+    pub token: Option<Token>,
+    pub token_source: TokenSource,
+    pub local_url: String,
+    local_token: Token,
+    pub local_error: Option<String>,
+    /// Pasted items waiting for "Upload" when confirmation is on.
+    pub pending_paste: Vec<Source>,
+    pub notices: Vec<Notice>,
+    pub previews: HashMap<JobId, egui::TextureHandle>,
+    pub thumbs: HashMap<JobId, egui::TextureHandle>,
+    /// Why a preview could not be made.
+    pub preview_errors: HashMap<JobId, String>,
+    /// Asking "clear history?" now.
+    pub confirm_clear: bool,
+    worker: WorkerHandle,
+    /// What the worker was last configured with (endpoint, token, attempts).
+    configured: Option<(String, Option<Token>, u32)>,
+}
+
+impl UploaderApp {
+    /// Builds the app: loads settings, token and history (blocking reads, before the first
+    /// frame), starts the worker, queues the command-line items.
+    pub fn new(ctx: &egui::Context, config: AppConfig) -> Self {
+        let settings = Settings::load(&config.dirs.settings());
+        let token_store = TokenStore::new(&config.dirs.config, config.use_keyring);
+        let (token, token_source) = token_store.load();
+        let history = crate::history::History::load(&config.dirs.history())
+            .unwrap_or_else(|_| crate::history::History::in_memory());
+        let mut notices = Vec::new();
+        if history.skipped > 0 {
+            notices.push(Notice {
+                text: format!(
+                    "{} damaged history line(s) were skipped; the rest is intact",
+                    history.skipped
+                ),
+                error: true,
+                shown_at: Instant::now(),
+            });
+        }
+        let entries = history.entries().to_vec();
+        let repaint_ctx = ctx.clone();
+        let worker = worker::spawn(
+            &config.runtime,
+            WorkerSetup {
+                history,
+                settings_path: config.dirs.settings(),
+                token_store,
+                picker: config.picker,
+                repaint: Arc::new(move || repaint_ctx.request_repaint()),
+            },
+        );
+        let custom_endpoint = match &settings.endpoint {
+            Some(EndpointChoice::Custom(u)) => u.clone(),
+            _ => String::new(),
+        };
+        let mut app = UploaderApp {
+            settings,
+            queue: Queue::default(),
+            history: entries,
+            tab: Tab::Queue,
+            url_input: String::new(),
+            search: String::new(),
+            token_input: String::new(),
+            custom_endpoint,
+            token,
+            token_source,
+            local_url: config.local_url,
+            local_token: config.local_token,
+            local_error: config.local_error,
+            pending_paste: Vec::new(),
+            notices,
+            previews: HashMap::new(),
+            thumbs: HashMap::new(),
+            preview_errors: HashMap::new(),
+            confirm_clear: false,
+            worker,
+            configured: None,
+        };
+        let (urls, paths): (Vec<String>, Vec<String>) = config
+            .initial
+            .into_iter()
+            .partition(|s| s.starts_with("http://") || s.starts_with("https://"));
+        for url in urls {
+            app.add(Source::Url(url));
+        }
+        if !paths.is_empty() {
+            app.send(Command::Expand(paths.into_iter().map(PathBuf::from).collect()));
+        }
+        app
+    }
+
+    fn send(&self, command: Command) {
+        self.worker.commands.send(command).ok();
+    }
+
+    /// Where uploads go now.
+    pub fn target(&self) -> Target {
+        self.settings.target(self.token.is_some())
+    }
+
+    /// The endpoint URL in use.
+    pub fn endpoint(&self) -> String {
+        self.target().endpoint(&self.local_url)
+    }
+
+    /// Tells the worker about endpoint/token changes (once per change, not per frame).
+    fn configure_worker(&mut self) {
+        let endpoint = self.endpoint();
+        let token = match self.target() {
+            Target::Local => Some(self.local_token.clone()),
+            _ => self.token.clone(),
+        };
+        let key = (endpoint.clone(), token.clone(), self.settings.max_attempts);
+        if self.configured.as_ref() == Some(&key) {
+            return;
+        }
+        self.configured = Some(key);
+        self.send(Command::Configure {
+            endpoint,
+            token,
+            max_attempts: self.settings.max_attempts,
+        });
+    }
+
+    /// Queues one item and asks for its preview.
+    pub fn add(&mut self, source: Source) -> JobId {
+        let id = self.queue.push(source.clone());
+        if !matches!(source, Source::Url(_)) {
+            self.send(Command::Preview { job: id, source });
+        }
+        id
+    }
+
+    fn notice(&mut self, text: impl Into<String>, error: bool) {
+        self.notices.push(Notice {
+            text: text.into(),
+            error,
+            shown_at: Instant::now(),
+        });
+    }
+
+    /// Drains worker events, reads drops and pastes, starts queued jobs. Never blocks.
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        self.configure_worker();
+        while let Ok(event) = self.worker.events.try_recv() {
+            self.on_event(ctx, event);
+        }
+        self.read_input(ctx);
+        for job in self.queue.start_next(self.settings.concurrency()) {
+            self.send(Command::Start {
+                job: job.id,
+                source: job.source,
+            });
+        }
+        let now = Instant::now();
+        self.notices
+            .retain(|n| now.duration_since(n.shown_at) < NOTICE_LIFETIME);
+        if !self.notices.is_empty() {
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
+        if self.queue.running() > 0 {
+            // Keep the speed readout fresh even between progress events.
+            ctx.request_repaint_after(Duration::from_millis(250));
+        }
+    }
+
+    fn read_input(&mut self, ctx: &egui::Context) {
+        let (dropped, events, open) = ctx.input_mut(|i| {
+            let open = i.consume_shortcut(&egui::KeyboardShortcut::new(
+                egui::Modifiers::COMMAND,
+                egui::Key::O,
+            ));
+            (
+                std::mem::take(&mut i.raw.dropped_files),
+                i.events.clone(),
+                open,
+            )
+        });
+        if open {
+            self.apply(ctx, Action::Pick);
+        }
+        let paths: Vec<PathBuf> = dropped
+            .iter()
+            .map(|f| f.path().to_owned())
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        if !paths.is_empty() {
+            self.tab = Tab::Queue;
+            self.send(Command::Expand(paths));
+        }
+        // A paste goes to the focused text field when there is one; otherwise it is an upload.
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        for event in events {
+            match event {
+                egui::Event::Paste(text) => self.send(Command::PasteText(text)),
+                egui::Event::PasteImage(image) => self.send(Command::PasteImage {
+                    width: image.size[0],
+                    height: image.size[1],
+                    rgba: image.pixels.iter().flat_map(|c| c.to_srgba_unmultiplied()).collect(),
+                }),
+                _ => {}
+            }
+        }
+    }
+
+    fn on_event(&mut self, ctx: &egui::Context, event: Event) {
+        match event {
+            Event::Job(id, update) => self.on_job_update(ctx, id, update),
+            Event::Preview(id, result) => match result {
+                Ok(img) => {
+                    let tex = texture(ctx, &format!("preview-{}", id.0), &img);
+                    self.previews.insert(id, tex);
+                }
+                Err(e) => {
+                    self.preview_errors.insert(id, e);
+                }
+            },
+            Event::Thumb(id, result) => match result {
+                Ok(img) => {
+                    let tex = texture(ctx, &format!("thumb-{}", id.0), &img);
+                    self.thumbs.insert(id, tex);
+                }
+                Err(e) => self.notice(format!("the service's preview did not load: {e}"), true),
+            },
+            Event::Add { sources, pasted } => {
+                self.tab = Tab::Queue;
+                if pasted && self.settings.confirm_paste {
+                    self.pending_paste.extend(sources);
+                } else {
+                    for s in sources {
+                        self.add(s);
+                    }
+                }
+            }
+            Event::Notice(text) => self.notice(text, true),
+            Event::TokenSaved(result) => match result {
+                Ok(source) => {
+                    let text = format!("token {}", source.describe());
+                    self.token_source = source;
+                    self.notice(text, false);
+                }
+                Err(e) => self.notice(e, true),
+            },
+        }
+    }
+
+    fn on_job_update(&mut self, ctx: &egui::Context, id: JobId, update: Update) {
+        let done_url = match &update {
+            Update::Done { url, .. } => Some(url.clone()),
+            _ => None,
+        };
+        self.queue.apply(id, update, Instant::now());
+        let Some(url) = done_url else {
+            return;
+        };
+        let Some(job) = self.queue.get(id) else {
+            return;
+        };
+        if !matches!(job.state, JobState::Done { .. }) {
+            return;
+        }
+        let reused = matches!(job.state, JobState::Done { reused: true, .. });
+        if !reused {
+            let entry = Entry {
+                name: job.source.display_name(),
+                url: url.to_string(),
+                endpoint: self.endpoint(),
+                hash: job.hash.clone(),
+                width: url.dimensions().map(|d| d.0).or(job.info.map(|i| i.width)),
+                height: url.dimensions().map(|d| d.1).or(job.info.map(|i| i.height)),
+                format: url.format().or(job.info.map(|i| i.format)),
+                size: job.size,
+                uploaded_at: now_secs(),
+            };
+            self.history.push(entry.clone());
+            self.send(Command::History(HistoryOp::Add(entry)));
+        }
+        if self.settings.auto_copy {
+            ctx.copy_text(self.settings.copy_format.render(&url.to_string()));
+            self.notice("URL copied to the clipboard", false);
+        }
+        self.send(Command::FetchThumb { job: id, url });
+    }
+
+    /// Applies what the person asked for.
+    pub fn apply(&mut self, ctx: &egui::Context, action: Action) {
+        match action {
+            Action::Pick => self.send(Command::Pick),
+            Action::PasteFromClipboard => self.send(Command::ReadClipboard),
+            Action::Mirror(text) => {
+                let text = text.trim().to_owned();
+                if text.is_empty() {
+                    return;
+                }
+                self.send(Command::PasteText(text));
+                self.url_input.clear();
+            }
+            Action::Cancel(id) => {
+                if self.queue.cancel(id) {
+                    self.send(Command::Cancel(id));
+                }
+            }
+            Action::Retry(id) => {
+                self.queue.retry(id);
+            }
+            Action::Remove(id) => {
+                if self.queue.remove(id) {
+                    self.previews.remove(&id);
+                    self.thumbs.remove(&id);
+                }
+            }
+            Action::ClearDone => self.queue.clear_done(),
+            Action::Copy(text) => {
+                ctx.copy_text(text);
+                self.notice("copied", false);
+            }
+            Action::ConfirmPaste(yes) => {
+                let pending = std::mem::take(&mut self.pending_paste);
+                if yes {
+                    for s in pending {
+                        self.add(s);
+                    }
+                }
+            }
+            Action::HistoryRemove(index) => {
+                if index < self.history.len() {
+                    self.history.remove(index);
+                    self.send(Command::History(HistoryOp::Remove(index)));
+                }
+            }
+            Action::HistoryClear => {
+                self.history.clear();
+                self.confirm_clear = false;
+                self.send(Command::History(HistoryOp::Clear));
+            }
+            Action::SaveToken(text) => {
+                if self.token_source == TokenSource::Env {
+                    self.notice("GM_TOKEN is set: unset it to store another token", true);
+                    return;
+                }
+                let Some(token) = Token::new(text) else {
+                    self.notice("the token is empty", true);
+                    return;
+                };
+                self.token = Some(token.clone());
+                self.token_input.clear();
+                self.send(Command::SaveToken(Some(token)));
+            }
+            Action::ForgetToken => {
+                self.token = None;
+                self.send(Command::SaveToken(None));
+            }
+            Action::SettingsChanged => {
+                if let Some(EndpointChoice::Custom(u)) = &mut self.settings.endpoint {
+                    u.clone_from(&self.custom_endpoint);
+                }
+                self.send(Command::SaveSettings(self.settings.clone()));
+            }
+            Action::SetTab(tab) => self.tab = tab,
+        }
+    }
+
+    /// Copies every finished URL in the chosen style.
+    pub fn all_done_urls(&self, style: Snippet) -> Option<String> {
+        let urls: Vec<String> = self
+            .queue
+            .jobs()
+            .iter()
+            .filter_map(|j| match &j.state {
+                JobState::Done { url, .. } => Some(url.to_string()),
+                _ => None,
+            })
+            .collect();
+        (!urls.is_empty()).then(|| style.render_all(urls.iter().map(String::as_str)))
+    }
+}
+
+fn texture(ctx: &egui::Context, name: &str, img: &PreviewImage) -> egui::TextureHandle {
+    let color = egui::ColorImage::from_rgba_unmultiplied(
+        [img.width as usize, img.height as usize],
+        &img.rgba,
+    );
+    ctx.load_texture(name, color, egui::TextureOptions::LINEAR)
+}
+
+impl eframe::App for UploaderApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        UploaderApp::logic(self, ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let actions = crate::ui::app_ui(ui, self);
+        let ctx = ui.ctx().clone();
+        for action in actions {
+            self.apply(&ctx, action);
+        }
+    }
+}

@@ -1,0 +1,607 @@
+//! The app's worker on the tokio runtime: the UI sends [`Command`]s, the worker does every piece
+//! of I/O (uploads, file reads, decoding, clipboard, dialogs, history and settings writes) and
+//! sends [`Event`]s back, asking for a repaint each time. The UI thread never blocks.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio_util::sync::CancellationToken;
+
+use crate::cdn_url::CdnUrl;
+use crate::client::{self, Client, ClientConfig, Options};
+use crate::history::{Entry, History};
+use crate::jobs::{JobId, Source, Update};
+use crate::preview::{self, PreviewImage};
+use crate::settings::Settings;
+use crate::token::Token;
+use crate::token_store::{TokenSource, TokenStore};
+
+/// Extensions taken from a dropped folder.
+const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "gif", "webp"];
+
+/// Opens the native file picker; behind a trait so tests never open a dialog.
+pub trait FilePicker: Send + Sync {
+    fn pick(&self) -> futures_util::future::BoxFuture<'static, Vec<PathBuf>>;
+}
+
+/// The real picker: rfd's portal/zenity dialog, on its own thread.
+pub struct NativePicker;
+
+impl FilePicker for NativePicker {
+    fn pick(&self) -> futures_util::future::BoxFuture<'static, Vec<PathBuf>> {
+        Box::pin(async {
+            rfd::AsyncFileDialog::new()
+                .set_title("Add images")
+                .add_filter("Images", &IMAGE_EXTENSIONS)
+                .pick_files()
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|h| h.path().to_owned())
+                .collect()
+        })
+    }
+}
+
+/// Changes to the history file, applied by the worker in the order the UI made them.
+#[derive(Debug, Clone)]
+pub enum HistoryOp {
+    Add(Entry),
+    Remove(usize),
+    Clear,
+}
+
+/// What the UI asks the worker to do.
+pub enum Command {
+    /// Use this endpoint and token for the next uploads.
+    Configure {
+        endpoint: String,
+        token: Option<Token>,
+        max_attempts: u32,
+    },
+    /// Upload (or reuse) one job.
+    Start { job: JobId, source: Source },
+    Cancel(JobId),
+    /// Decode a local preview.
+    Preview { job: JobId, source: Source },
+    /// Fetch the service's `.preview` thumbnail of a finished job.
+    FetchThumb { job: JobId, url: CdnUrl },
+    /// Turn dropped or command-line paths into sources (folders give their images).
+    Expand(Vec<PathBuf>),
+    /// Open the file picker.
+    Pick,
+    /// Read the system clipboard: a file list, an image, or text.
+    ReadClipboard,
+    /// Text the window pasted: URLs and paths.
+    PasteText(String),
+    /// A bitmap the window pasted: encode it as PNG.
+    PasteImage {
+        width: usize,
+        height: usize,
+        rgba: Vec<u8>,
+    },
+    History(HistoryOp),
+    SaveSettings(Settings),
+    SaveToken(Option<Token>),
+}
+
+/// What the worker tells the UI.
+#[derive(Debug)]
+pub enum Event {
+    Job(JobId, Update),
+    Preview(JobId, Result<PreviewImage, String>),
+    Thumb(JobId, Result<PreviewImage, String>),
+    /// New items to queue; `pasted` ones may need a confirmation.
+    Add { sources: Vec<Source>, pasted: bool },
+    /// Something to tell the person (nothing pasted, a write failed…).
+    Notice(String),
+    TokenSaved(Result<TokenSource, String>),
+}
+
+/// Calls back into the UI to ask for a repaint.
+pub type Repaint = Arc<dyn Fn() + Send + Sync>;
+
+/// Everything the worker needs from its creator.
+pub struct WorkerSetup {
+    pub history: History,
+    pub settings_path: PathBuf,
+    pub token_store: TokenStore,
+    pub picker: Arc<dyn FilePicker>,
+    pub repaint: Repaint,
+}
+
+/// The UI's handle on the worker.
+pub struct WorkerHandle {
+    pub commands: UnboundedSender<Command>,
+    pub events: std::sync::mpsc::Receiver<Event>,
+}
+
+struct Worker {
+    events: std::sync::mpsc::Sender<Event>,
+    repaint: Repaint,
+    client: Option<Client>,
+    /// Why there is no client (no token for GroupMe, bad endpoint).
+    client_error: Option<String>,
+    endpoint: String,
+    cancels: HashMap<JobId, CancellationToken>,
+    /// (endpoint, content id) → URL of what history already holds.
+    known: Arc<Mutex<HashMap<(String, String), String>>>,
+    history: Arc<Mutex<History>>,
+    settings_path: PathBuf,
+    token_store: TokenStore,
+    picker: Arc<dyn FilePicker>,
+    http: reqwest::Client,
+}
+
+/// Spawns the worker on `runtime`.
+pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHandle {
+    let (cmd_tx, cmd_rx) = unbounded_channel();
+    let (ev_tx, ev_rx) = std::sync::mpsc::channel();
+    let known = setup
+        .history
+        .entries()
+        .iter()
+        .filter_map(|e| Some(((e.endpoint.clone(), e.hash.clone()?), e.url.clone())))
+        .collect();
+    let worker = Worker {
+        events: ev_tx,
+        repaint: setup.repaint,
+        client: None,
+        client_error: Some("the worker is not configured yet".into()),
+        endpoint: String::new(),
+        cancels: HashMap::new(),
+        known: Arc::new(Mutex::new(known)),
+        history: Arc::new(Mutex::new(setup.history)),
+        settings_path: setup.settings_path,
+        token_store: setup.token_store,
+        picker: setup.picker,
+        http: reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap_or_default(),
+    };
+    runtime.spawn(worker.run(cmd_rx));
+    WorkerHandle {
+        commands: cmd_tx,
+        events: ev_rx,
+    }
+}
+
+/// Sends events and wakes the UI; cheap to clone into tasks.
+#[derive(Clone)]
+struct Outbox {
+    events: std::sync::mpsc::Sender<Event>,
+    repaint: Repaint,
+}
+
+impl Outbox {
+    fn send(&self, event: Event) {
+        self.events.send(event).ok();
+        (self.repaint)();
+    }
+}
+
+impl Worker {
+    fn outbox(&self) -> Outbox {
+        Outbox {
+            events: self.events.clone(),
+            repaint: self.repaint.clone(),
+        }
+    }
+
+    async fn run(mut self, mut commands: UnboundedReceiver<Command>) {
+        while let Some(command) = commands.recv().await {
+            self.handle(command);
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        let out = self.outbox();
+        match command {
+            Command::Configure {
+                endpoint,
+                token,
+                max_attempts,
+            } => self.configure(endpoint, token, max_attempts),
+            Command::Start { job, source } => self.start(job, source),
+            Command::Cancel(job) => {
+                if let Some(c) = self.cancels.remove(&job) {
+                    c.cancel();
+                }
+            }
+            Command::Preview { job, source } => {
+                tokio::task::spawn_blocking(move || {
+                    let result = match &source {
+                        Source::File(p) => preview::from_file(p, preview::PREVIEW_SIDE),
+                        Source::Bytes { bytes, .. } => {
+                            preview::from_bytes(bytes, preview::PREVIEW_SIDE)
+                        }
+                        Source::Url(_) => return,
+                    };
+                    out.send(Event::Preview(job, result));
+                });
+            }
+            Command::FetchThumb { job, url } => {
+                let http = self.http.clone();
+                tokio::spawn(async move {
+                    let result = fetch_thumb(&http, &url.preview().to_string()).await;
+                    out.send(Event::Thumb(job, result));
+                });
+            }
+            Command::Expand(paths) => {
+                tokio::task::spawn_blocking(move || {
+                    let sources = expand(&paths);
+                    if sources.is_empty() {
+                        out.send(Event::Notice("no images found in what was dropped".into()));
+                    } else {
+                        out.send(Event::Add {
+                            sources,
+                            pasted: false,
+                        });
+                    }
+                });
+            }
+            Command::Pick => {
+                let picker = self.picker.clone();
+                tokio::spawn(async move {
+                    let paths = picker.pick().await;
+                    if !paths.is_empty() {
+                        out.send(Event::Add {
+                            sources: paths.into_iter().map(Source::File).collect(),
+                            pasted: false,
+                        });
+                    }
+                });
+            }
+            Command::ReadClipboard => {
+                tokio::task::spawn_blocking(move || out.send(read_clipboard()));
+            }
+            Command::PasteText(text) => {
+                tokio::task::spawn_blocking(move || out.send(sources_from_text(&text)));
+            }
+            Command::PasteImage {
+                width,
+                height,
+                rgba,
+            } => {
+                tokio::task::spawn_blocking(move || out.send(encode_pasted(width, height, rgba)));
+            }
+            Command::History(op) => self.history_op(op),
+            Command::SaveSettings(settings) => {
+                let path = self.settings_path.clone();
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = settings.save(&path) {
+                        out.send(Event::Notice(format!("could not save settings: {e}")));
+                    }
+                });
+            }
+            Command::SaveToken(token) => {
+                let store = self.token_store.clone();
+                tokio::task::spawn_blocking(move || {
+                    out.send(Event::TokenSaved(store.save(token.as_ref())));
+                });
+            }
+        }
+    }
+
+    fn configure(&mut self, endpoint: String, token: Option<Token>, max_attempts: u32) {
+        self.endpoint = endpoint.clone();
+        let Some(token) = token else {
+            self.client = None;
+            self.client_error = Some(
+                "no GroupMe access token: add it in Settings (or set GM_TOKEN), or switch to the local service"
+                    .into(),
+            );
+            return;
+        };
+        match ClientConfig::new(&endpoint, token).and_then(|mut c| {
+            c.max_attempts = max_attempts.max(1);
+            Client::new(c)
+        }) {
+            Ok(c) => {
+                self.client = Some(c);
+                self.client_error = None;
+            }
+            Err(e) => {
+                self.client = None;
+                self.client_error = Some(e.to_string());
+            }
+        }
+    }
+
+    fn history_op(&mut self, op: HistoryOp) {
+        if let HistoryOp::Add(entry) = &op
+            && let (Some(hash), Ok(mut known)) = (&entry.hash, self.known.lock())
+        {
+            known.insert((entry.endpoint.clone(), hash.clone()), entry.url.clone());
+        }
+        if matches!(op, HistoryOp::Clear)
+            && let Ok(mut known) = self.known.lock()
+        {
+            known.clear();
+        }
+        let history = self.history.clone();
+        let out = self.outbox();
+        // One writer at a time, in order: a blocking task holding the lock.
+        tokio::task::spawn_blocking(move || {
+            let Ok(mut h) = history.lock() else {
+                return;
+            };
+            let result = match op {
+                HistoryOp::Add(e) => h.add(e),
+                HistoryOp::Remove(i) => h.remove(i),
+                HistoryOp::Clear => h.clear(),
+            };
+            if let Err(e) = result {
+                out.send(Event::Notice(format!("could not write the history: {e}")));
+            }
+        });
+    }
+
+    fn start(&mut self, job: JobId, source: Source) {
+        let out = self.outbox();
+        let Some(client) = self.client.clone() else {
+            let reason = self
+                .client_error
+                .clone()
+                .unwrap_or_else(|| "not configured".into());
+            out.send(Event::Job(job, Update::Failed(reason)));
+            return;
+        };
+        let cancel = CancellationToken::new();
+        self.cancels.insert(job, cancel.clone());
+        let endpoint = self.endpoint.clone();
+        let known = self.known.clone();
+        tokio::spawn(async move {
+            let update = run_job(&client, job, source, &endpoint, &known, cancel, &out).await;
+            out.send(Event::Job(job, update));
+        });
+    }
+}
+
+/// Hashes, checks history for the same bytes, then uploads; returns the final update.
+async fn run_job(
+    client: &Client,
+    job: JobId,
+    source: Source,
+    endpoint: &str,
+    known: &Mutex<HashMap<(String, String), String>>,
+    cancel: CancellationToken,
+    out: &Outbox,
+) -> Update {
+    let observer_out = out.clone();
+    let options = Options {
+        observer: Some(Arc::new(move |event| {
+            let update = match event {
+                client::Event::Probed(info) => Update::Probed(info),
+                client::Event::Progress { sent, total } => Update::Progress { sent, total },
+                client::Event::Retrying {
+                    attempt,
+                    of,
+                    delay,
+                    reason,
+                } => Update::Retrying(format!(
+                    "attempt {attempt} of {of} in {:.0}s — {reason}",
+                    delay.as_secs_f32().ceil()
+                )),
+            };
+            observer_out.send(Event::Job(job, update));
+        })),
+        cancel,
+    };
+    let hash = match &source {
+        Source::File(path) => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || hash_file(&path))
+                .await
+                .ok()
+                .flatten()
+        }
+        Source::Bytes { bytes, .. } => Some(crate::service::content_id(bytes)),
+        Source::Url(_) => None,
+    };
+    if let Some(hash) = &hash {
+        out.send(Event::Job(job, Update::Hashed(hash.clone())));
+        let existing = known
+            .lock()
+            .ok()
+            .and_then(|k| k.get(&(endpoint.to_owned(), hash.clone())).cloned());
+        if let Some(url) = existing.and_then(|u| CdnUrl::parse(&u).ok()) {
+            return Update::Done { url, reused: true };
+        }
+    }
+    let result = match &source {
+        Source::File(path) => client.upload_file(path, &options).await,
+        Source::Bytes { bytes, .. } => {
+            client
+                .upload_bytes(bytes::Bytes::from(bytes.as_ref().clone()), &options)
+                .await
+        }
+        Source::Url(url) => client.mirror(url, &options).await,
+    };
+    match result {
+        Ok(up) => Update::Done {
+            url: up.url,
+            reused: false,
+        },
+        Err(client::UploadError::Cancelled) => Update::Cancelled,
+        Err(e) => Update::Failed(e.to_string()),
+    }
+}
+
+/// The content id of a file, read in chunks (no whole-file buffer).
+fn hash_file(path: &Path) -> Option<String> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Some(hex::encode(&hasher.finalize()[..16]))
+}
+
+async fn fetch_thumb(http: &reqwest::Client, url: &str) -> Result<PreviewImage, String> {
+    let response = http.get(url).send().await.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("the service answered {}", response.status()));
+    }
+    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || preview::from_bytes(&bytes, preview::PREVIEW_SIDE))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+fn has_image_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Files stay as given (the probe judges them); folders give their images, three levels deep.
+pub fn expand(paths: &[PathBuf]) -> Vec<Source> {
+    fn walk(dir: &Path, depth: usize, out: &mut Vec<Source>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut children: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        children.sort();
+        for child in children {
+            if child.is_dir() {
+                if depth > 0 {
+                    walk(&child, depth - 1, out);
+                }
+            } else if has_image_extension(&child) {
+                out.push(Source::File(child));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, 2, &mut out);
+        } else {
+            out.push(Source::File(path.clone()));
+        }
+    }
+    out
+}
+
+/// Pasted text: each `http(s)://` URL is mirrored, each existing path (or `file://` URI) uploaded.
+fn sources_from_text(text: &str) -> Event {
+    let mut sources = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            sources.extend(line.split_whitespace().map(|u| Source::Url(u.to_owned())));
+        } else if let Some(path) = url::Url::parse(line)
+            .ok()
+            .filter(|u| u.scheme() == "file")
+            .and_then(|u| u.to_file_path().ok())
+        {
+            sources.extend(expand(&[path]));
+        } else if Path::new(line).exists() {
+            sources.extend(expand(&[PathBuf::from(line)]));
+        }
+    }
+    if sources.is_empty() {
+        Event::Notice("the pasted text holds no http(s) URL and no path to an image".into())
+    } else {
+        Event::Add {
+            sources,
+            pasted: true,
+        }
+    }
+}
+
+fn encode_pasted(width: usize, height: usize, rgba: Vec<u8>) -> Event {
+    let Some(img) = image::RgbaImage::from_raw(width as u32, height as u32, rgba) else {
+        return Event::Notice("the pasted image has an odd size".into());
+    };
+    let mut png = std::io::Cursor::new(Vec::new());
+    if let Err(e) = img.write_to(&mut png, image::ImageFormat::Png) {
+        return Event::Notice(format!("could not encode the pasted image: {e}"));
+    }
+    Event::Add {
+        sources: vec![Source::Bytes {
+            name: format!("pasted-{}.png", crate::history::now_secs()),
+            bytes: Arc::new(png.into_inner()),
+        }],
+        pasted: true,
+    }
+}
+
+/// The clipboard, most specific first: a copied file list (files keep their bytes: GIFs stay
+/// animated), then text (URLs, paths), then a bitmap.
+fn read_clipboard() -> Event {
+    let mut clipboard = match arboard::Clipboard::new() {
+        Ok(c) => c,
+        Err(e) => return Event::Notice(format!("cannot read the clipboard: {e}")),
+    };
+    if let Ok(files) = clipboard.get().file_list()
+        && !files.is_empty()
+    {
+        return Event::Add {
+            sources: expand(&files),
+            pasted: true,
+        };
+    }
+    if let Ok(text) = clipboard.get_text()
+        && !text.trim().is_empty()
+    {
+        return sources_from_text(&text);
+    }
+    match clipboard.get_image() {
+        Ok(img) => encode_pasted(img.width, img.height, img.bytes.into_owned()),
+        Err(_) => Event::Notice("the clipboard holds no image, file or URL".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_gives_urls_and_paths() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("a.png");
+        std::fs::write(&file, b"x").expect("write");
+        let text = format!(
+            "https://example.com/a.gif http://example.com/b.png\n{}\nnot a thing\nfile://{}",
+            file.display(),
+            file.display()
+        );
+        let Event::Add { sources, pasted } = sources_from_text(&text) else {
+            panic!("expected sources");
+        };
+        assert!(pasted);
+        let names: Vec<String> = sources.iter().map(Source::display_name).collect();
+        assert_eq!(
+            names,
+            ["https://example.com/a.gif", "http://example.com/b.png", "a.png", "a.png"]
+        );
+        assert!(matches!(sources_from_text("hello"), Event::Notice(_)));
+    }
+
+    #[test]
+    fn folders_give_their_images() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        for name in ["b.PNG", "a.jpg", "notes.txt", "sub/c.gif"] {
+            std::fs::write(dir.path().join(name), b"x").expect("write");
+        }
+        let names: Vec<String> = expand(&[dir.path().to_owned()])
+            .iter()
+            .map(Source::display_name)
+            .collect();
+        assert_eq!(names, ["a.jpg", "b.PNG", "c.gif"]);
+    }
+}

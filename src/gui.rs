@@ -1,0 +1,125 @@
+//! Starts the desktop window: the tokio runtime, the embedded local service, then eframe.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use eframe::egui;
+
+use crate::app::worker::NativePicker;
+use crate::app::{AppConfig, UploaderApp};
+use crate::service::{self, AppState, RunningService, ServiceConfig, Store};
+use crate::settings::Dirs;
+use crate::token::Token;
+
+/// The embedded service's fixed port, so URLs in history stay valid across restarts.
+pub const LOCAL_PORT: u16 = 8737;
+
+/// Arguments of `gui` (also what runs with no subcommand).
+#[derive(Debug, Default, clap::Args)]
+pub struct GuiArgs {
+    /// Keep settings, history and local pictures under this directory instead of the user's
+    /// standard data and config directories.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Image files, folders and http(s) URLs to queue at start.
+    #[arg(value_name = "FILE|URL")]
+    pub items: Vec<String>,
+}
+
+/// The embedded service's token: made once, kept in the data directory (mode 0600).
+fn service_token(dirs: &Dirs) -> Token {
+    let path = dirs.data.join("service-token");
+    if let Some(t) = std::fs::read_to_string(&path).ok().and_then(Token::new) {
+        return t;
+    }
+    let token = crate::cli::generate_token();
+    if let Err(e) = crate::history::write_atomic(&path, token.expose().as_bytes()) {
+        tracing::warn!("cannot keep the local service token in {}: {e}", path.display());
+    }
+    token
+}
+
+/// Starts the local service on 127.0.0.1:8737, or on a free port when that one is taken.
+async fn start_local(dirs: &Dirs, token: Token) -> Result<RunningService, String> {
+    let store = Store::local(&dirs.service()).map_err(|e| e.to_string())?;
+    let fixed = SocketAddr::from(([127, 0, 0, 1], LOCAL_PORT));
+    let listener = match tokio::net::TcpListener::bind(fixed).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!("port {LOCAL_PORT} is taken ({e}); the local service uses a free port for this run");
+            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .map_err(|e| e.to_string())?
+        }
+    };
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let config = ServiceConfig::new(&format!("http://{addr}"), vec![token]);
+    let state = AppState::new(config, store).map_err(|e| e.to_string())?;
+    service::start(listener, state).map_err(|e| e.to_string())
+}
+
+/// Opens the window and runs until it closes.
+pub fn run(args: GuiArgs) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init()
+        .ok();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let dirs = args.data_dir.as_deref().map_or_else(Dirs::standard, Dirs::under);
+    let local_token = service_token(&dirs);
+    let _enter = runtime.enter();
+    let (local, local_error) = match runtime.block_on(start_local(&dirs, local_token.clone())) {
+        Ok(s) => (Some(s), None),
+        Err(e) => (None, Some(e)),
+    };
+    let local_url = local
+        .as_ref()
+        .map_or_else(|| format!("http://127.0.0.1:{LOCAL_PORT}"), RunningService::url);
+    let config = AppConfig {
+        dirs,
+        runtime: runtime.handle().clone(),
+        local_url,
+        local_token,
+        local_error,
+        picker: Arc::new(NativePicker),
+        use_keyring: true,
+        initial: args.items,
+    };
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("GroupMe Uploader")
+            .with_app_id("groupme-uploader")
+            .with_inner_size([920.0, 700.0])
+            .with_min_inner_size([560.0, 420.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "GroupMe Uploader",
+        options,
+        Box::new(move |cc| Ok(Box::new(UploaderApp::new(&cc.egui_ctx, config)))),
+    );
+    if let Some(local) = local {
+        runtime.block_on(local.stop()).ok();
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot open the window: {e}");
+            eprintln!("(no display? `groupme-uploader upload FILE` works without one)");
+            ExitCode::FAILURE
+        }
+    }
+}

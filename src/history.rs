@@ -1,0 +1,249 @@
+//! Upload history: every finished upload, kept across restarts in an append-only JSON Lines file.
+//!
+//! Adding appends one line and syncs it, so a crash loses at most the entry being written and
+//! never an earlier one; a damaged line is skipped with a warning. Removing and clearing rewrite
+//! the file through a temporary file and a rename, so the old or the new history is always whole.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::cdn_url::{CdnUrl, Format};
+
+/// One finished upload.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Entry {
+    /// File name, or the URL that was mirrored.
+    pub name: String,
+    /// The CDN URL of the original.
+    pub url: String,
+    /// The service it went to (dedup is per endpoint).
+    pub endpoint: String,
+    /// Content id (SHA-256 prefix) of the bytes as read, for "already uploaded".
+    #[serde(default)]
+    pub hash: Option<String>,
+    #[serde(default)]
+    pub width: Option<u32>,
+    #[serde(default)]
+    pub height: Option<u32>,
+    #[serde(default)]
+    pub format: Option<Format>,
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Seconds since the Unix epoch.
+    pub uploaded_at: u64,
+}
+
+impl Entry {
+    /// The parsed URL (entries are written from parsed URLs, so this fails only on a hand edit).
+    pub fn cdn_url(&self) -> Option<CdnUrl> {
+        CdnUrl::parse(&self.url).ok()
+    }
+
+    /// Whether `query` (lowercase) matches the name or URL.
+    pub fn matches(&self, query: &str) -> bool {
+        query.is_empty()
+            || self.name.to_lowercase().contains(query)
+            || self.url.to_lowercase().contains(query)
+    }
+}
+
+/// The history and the file behind it.
+#[derive(Debug, Default)]
+pub struct History {
+    /// Oldest first.
+    entries: Vec<Entry>,
+    /// `None` in tests and when no data directory exists: memory only.
+    path: Option<PathBuf>,
+    /// Lines skipped while loading, for a warning.
+    pub skipped: usize,
+}
+
+impl History {
+    /// A history kept in memory only.
+    pub fn in_memory() -> Self {
+        History::default()
+    }
+
+    /// Loads `path` (missing means empty), skipping damaged lines.
+    pub fn load(path: &Path) -> std::io::Result<Self> {
+        let text = match std::fs::read(path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        let mut entries = Vec::new();
+        let mut skipped = 0;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            match serde_json::from_str::<Entry>(line) {
+                Ok(e) => entries.push(e),
+                Err(_) => skipped += 1,
+            }
+        }
+        if skipped > 0 {
+            tracing::warn!("history: skipped {skipped} damaged line(s) in {}", path.display());
+        }
+        Ok(History {
+            entries,
+            path: Some(path.to_owned()),
+            skipped,
+        })
+    }
+
+    /// All entries, oldest first.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The newest entry for these bytes on this endpoint.
+    pub fn find_hash(&self, endpoint: &str, hash: &str) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.endpoint == endpoint && e.hash.as_deref() == Some(hash))
+    }
+
+    /// Appends an entry and syncs it to disk.
+    pub fn add(&mut self, entry: Entry) -> std::io::Result<()> {
+        if let Some(path) = &self.path {
+            let mut line = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;
+            line.push(b'\n');
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            // A crash that cut the previous line short left no newline: start on a fresh line
+            // so that line stays the only damaged one.
+            if file.metadata()?.len() > 0 && !ends_with_newline(path)? {
+                file.write_all(b"\n")?;
+            }
+            file.write_all(&line)?;
+            file.sync_data()?;
+        }
+        self.entries.push(entry);
+        Ok(())
+    }
+
+    /// Removes the entry at `index`.
+    pub fn remove(&mut self, index: usize) -> std::io::Result<()> {
+        if index < self.entries.len() {
+            let mut kept = self.entries.clone();
+            kept.remove(index);
+            self.rewrite(&kept)?;
+            self.entries = kept;
+        }
+        Ok(())
+    }
+
+    /// Removes every entry.
+    pub fn clear(&mut self) -> std::io::Result<()> {
+        self.rewrite(&[])?;
+        self.entries.clear();
+        Ok(())
+    }
+
+    fn rewrite(&self, entries: &[Entry]) -> std::io::Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let mut text = Vec::new();
+        for e in entries {
+            text.extend(serde_json::to_vec(e).map_err(std::io::Error::other)?);
+            text.push(b'\n');
+        }
+        write_atomic(path, &text)
+    }
+}
+
+fn ends_with_newline(path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    f.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
+}
+
+/// Writes a file so that readers see the old or the new content, never a mix: a temporary file
+/// in the same directory, synced, then renamed over the target.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, hash: &str) -> Entry {
+        Entry {
+            name: name.into(),
+            url: format!("http://127.0.0.1:1/1x1.png.{hash}"),
+            endpoint: "http://127.0.0.1:1".into(),
+            hash: Some(hash.into()),
+            width: Some(1),
+            height: Some(1),
+            format: Some(Format::Png),
+            size: Some(10),
+            uploaded_at: 1,
+        }
+    }
+
+    #[test]
+    fn survives_restart_and_damage() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("history.jsonl");
+        let mut h = History::load(&path).expect("empty");
+        h.add(entry("a.png", "aaa")).expect("add");
+        h.add(entry("b.png", "bbb")).expect("add");
+        // A crash mid-write: half a line at the end.
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).expect("open");
+        f.write_all(b"{\"name\":\"c.png\",\"ur").expect("write");
+        drop(f);
+        let mut h = History::load(&path).expect("load");
+        assert_eq!(h.entries().len(), 2);
+        assert_eq!(h.skipped, 1);
+        h.add(entry("d.png", "ddd")).expect("add after damage");
+        let h = History::load(&path).expect("reload");
+        let names: Vec<&str> = h.entries().iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["a.png", "b.png", "d.png"]);
+        assert_eq!(h.skipped, 1);
+    }
+
+    #[test]
+    fn remove_clear_and_find() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("h.jsonl");
+        let mut h = History::load(&path).expect("load");
+        h.add(entry("a.png", "aaa")).expect("add");
+        h.add(entry("b.png", "bbb")).expect("add");
+        assert_eq!(h.find_hash("http://127.0.0.1:1", "bbb").map(|e| e.name.as_str()), Some("b.png"));
+        assert!(h.find_hash("https://image.groupme.com", "bbb").is_none());
+        h.remove(0).expect("remove");
+        assert_eq!(History::load(&path).expect("load").entries().len(), 1);
+        h.clear().expect("clear");
+        assert!(History::load(&path).expect("load").entries().is_empty());
+    }
+
+    #[test]
+    fn search_matches_name_or_url() {
+        let e = entry("Holiday.PNG", "abc");
+        assert!(e.matches("holiday"));
+        assert!(e.matches("1x1.png"));
+        assert!(!e.matches("zzz"));
+    }
+}

@@ -1,0 +1,358 @@
+//! The upload queue and each job's state machine (pure, no egui): queued → uploading (bytes sent
+//! of total) → done (URL) | failed (reason, can retry) | cancelled; at most N run at once.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::cdn_url::CdnUrl;
+use crate::probe::ImageInfo;
+
+/// A job's identity, unique for the app's lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(pub u64);
+
+/// What to upload.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A file on disk, streamed.
+    File(PathBuf),
+    /// Bytes in memory (a pasted bitmap, encoded), with a display name.
+    Bytes { name: String, bytes: Arc<Vec<u8>> },
+    /// A remote image the service mirrors.
+    Url(String),
+}
+
+impl Source {
+    /// What the person sees as the item's name.
+    pub fn display_name(&self) -> String {
+        match self {
+            Source::File(p) => p
+                .file_name()
+                .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            Source::Bytes { name, .. } => name.clone(),
+            Source::Url(u) => u.clone(),
+        }
+    }
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobState {
+    /// Waiting for a free slot.
+    Queued,
+    /// Sent to the worker; bytes moving.
+    Uploading {
+        sent: u64,
+        total: u64,
+        /// When the first byte of this attempt was counted, for the speed.
+        since: Option<Instant>,
+        /// Set while waiting before another attempt.
+        retry_note: Option<String>,
+    },
+    /// Finished: the CDN URL. `reused` when history already had these bytes.
+    Done { url: CdnUrl, reused: bool },
+    /// Failed with a reason in plain words; Retry puts it back in the queue.
+    Failed { reason: String },
+    /// Stopped by the person.
+    Cancelled,
+}
+
+impl JobState {
+    /// Running in the worker.
+    pub fn is_active(&self) -> bool {
+        matches!(self, JobState::Uploading { .. })
+    }
+
+    /// Done, failed or cancelled.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self,
+            JobState::Done { .. } | JobState::Failed { .. } | JobState::Cancelled
+        )
+    }
+}
+
+/// One item of the queue.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: JobId,
+    pub source: Source,
+    /// Size in bytes, when known.
+    pub size: Option<u64>,
+    /// What the probe learnt, when it ran.
+    pub info: Option<ImageInfo>,
+    /// Content id of the bytes, once the worker read them (history's dedup key).
+    pub hash: Option<String>,
+    pub state: JobState,
+}
+
+impl Job {
+    /// Bytes per second of the current attempt, once some time has passed.
+    pub fn speed(&self, now: Instant) -> Option<f64> {
+        let JobState::Uploading {
+            sent,
+            since: Some(since),
+            ..
+        } = self.state
+        else {
+            return None;
+        };
+        let elapsed = now.saturating_duration_since(since);
+        (elapsed >= Duration::from_millis(200)).then(|| sent as f64 / elapsed.as_secs_f64())
+    }
+
+    /// Fraction done, 0..=1, for a progress bar.
+    pub fn fraction(&self) -> f32 {
+        match self.state {
+            JobState::Uploading { sent, total, .. } if total > 0 => {
+                (sent as f64 / total as f64).clamp(0.0, 1.0) as f32
+            }
+            JobState::Done { .. } => 1.0,
+            _ => 0.0,
+        }
+    }
+}
+
+/// What happened to a job, as the worker reports it.
+#[derive(Debug, Clone)]
+pub enum Update {
+    Probed(ImageInfo),
+    Hashed(String),
+    Size(u64),
+    Progress { sent: u64, total: u64 },
+    Retrying(String),
+    Done { url: CdnUrl, reused: bool },
+    Failed(String),
+    Cancelled,
+}
+
+/// The queue: jobs in the order added, and the concurrency bound.
+#[derive(Debug, Default)]
+pub struct Queue {
+    jobs: Vec<Job>,
+    next_id: u64,
+}
+
+impl Queue {
+    /// Adds a job in the `Queued` state.
+    pub fn push(&mut self, source: Source) -> JobId {
+        self.next_id += 1;
+        let id = JobId(self.next_id);
+        let size = match &source {
+            Source::Bytes { bytes, .. } => Some(bytes.len() as u64),
+            _ => None,
+        };
+        self.jobs.push(Job {
+            id,
+            source,
+            size,
+            info: None,
+            hash: None,
+            state: JobState::Queued,
+        });
+        id
+    }
+
+    /// All jobs, oldest first.
+    pub fn jobs(&self) -> &[Job] {
+        &self.jobs
+    }
+
+    /// One job.
+    pub fn get(&self, id: JobId) -> Option<&Job> {
+        self.jobs.iter().find(|j| j.id == id)
+    }
+
+    fn get_mut(&mut self, id: JobId) -> Option<&mut Job> {
+        self.jobs.iter_mut().find(|j| j.id == id)
+    }
+
+    /// Jobs running now.
+    pub fn running(&self) -> usize {
+        self.jobs.iter().filter(|j| j.state.is_active()).count()
+    }
+
+    /// Moves queued jobs into `Uploading` while fewer than `max_running` run; returns the jobs
+    /// the worker must start.
+    pub fn start_next(&mut self, max_running: usize) -> Vec<Job> {
+        let mut free = max_running.max(1).saturating_sub(self.running());
+        let mut started = Vec::new();
+        for job in &mut self.jobs {
+            if free == 0 {
+                break;
+            }
+            if job.state == JobState::Queued {
+                job.state = JobState::Uploading {
+                    sent: 0,
+                    total: job.size.unwrap_or(0),
+                    since: None,
+                    retry_note: None,
+                };
+                free -= 1;
+                started.push(job.clone());
+            }
+        }
+        started
+    }
+
+    /// Applies a worker update. Updates for finished or unknown jobs are ignored (a late progress
+    /// event after a cancel must not revive the job).
+    pub fn apply(&mut self, id: JobId, update: Update, now: Instant) {
+        let Some(job) = self.get_mut(id) else {
+            return;
+        };
+        if job.state.is_finished() {
+            return;
+        }
+        match update {
+            Update::Probed(info) => job.info = Some(info),
+            Update::Hashed(hash) => job.hash = Some(hash),
+            Update::Size(size) => job.size = Some(size),
+            Update::Progress { sent, total } => {
+                let since = match &job.state {
+                    JobState::Uploading {
+                        since: Some(s),
+                        sent: before,
+                        ..
+                    } if sent >= *before => Some(*s),
+                    _ => Some(now),
+                };
+                if total > 0 {
+                    job.size.get_or_insert(total);
+                }
+                job.state = JobState::Uploading {
+                    sent,
+                    total,
+                    since,
+                    retry_note: None,
+                };
+            }
+            Update::Retrying(note) => {
+                if let JobState::Uploading { retry_note, .. } = &mut job.state {
+                    *retry_note = Some(note);
+                }
+            }
+            Update::Done { url, reused } => job.state = JobState::Done { url, reused },
+            Update::Failed(reason) => job.state = JobState::Failed { reason },
+            Update::Cancelled => job.state = JobState::Cancelled,
+        }
+    }
+
+    /// Puts a failed or cancelled job back in the queue. Returns whether it did.
+    pub fn retry(&mut self, id: JobId) -> bool {
+        match self.get_mut(id) {
+            Some(job) if matches!(job.state, JobState::Failed { .. } | JobState::Cancelled) => {
+                job.state = JobState::Queued;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Marks a queued or running job cancelled. Returns whether the worker must be told.
+    pub fn cancel(&mut self, id: JobId) -> bool {
+        match self.get_mut(id) {
+            Some(job) if !job.state.is_finished() => {
+                let was_running = job.state.is_active();
+                job.state = JobState::Cancelled;
+                was_running
+            }
+            _ => false,
+        }
+    }
+
+    /// Removes a job that is not running. Returns whether it did.
+    pub fn remove(&mut self, id: JobId) -> bool {
+        let before = self.jobs.len();
+        self.jobs.retain(|j| j.id != id || j.state.is_active());
+        self.jobs.len() != before
+    }
+
+    /// Removes every finished job that succeeded.
+    pub fn clear_done(&mut self) {
+        self.jobs
+            .retain(|j| !matches!(j.state, JobState::Done { .. }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url() -> CdnUrl {
+        CdnUrl::parse("https://i.groupme.com/1x1.png.abc").expect("url")
+    }
+
+    fn file(name: &str) -> Source {
+        Source::File(PathBuf::from(format!("/tmp/{name}")))
+    }
+
+    #[test]
+    fn runs_at_most_n_at_once() {
+        let mut q = Queue::default();
+        let ids: Vec<JobId> = (0..5).map(|i| q.push(file(&format!("{i}.png")))).collect();
+        let started = q.start_next(3);
+        assert_eq!(started.iter().map(|j| j.id).collect::<Vec<_>>(), ids[..3]);
+        assert!(q.start_next(3).is_empty());
+        q.apply(ids[0], Update::Done { url: url(), reused: false }, Instant::now());
+        let next = q.start_next(3);
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].id, ids[3]);
+    }
+
+    #[test]
+    fn failure_keeps_the_job_and_retry_requeues_it() {
+        let mut q = Queue::default();
+        let a = q.push(file("a.png"));
+        let b = q.push(file("b.png"));
+        q.start_next(3);
+        q.apply(a, Update::Failed("the service failed (500)".into()), Instant::now());
+        q.apply(b, Update::Done { url: url(), reused: false }, Instant::now());
+        assert!(matches!(&q.get(a).expect("a").state, JobState::Failed { reason } if reason.contains("500")));
+        assert!(matches!(q.get(b).expect("b").state, JobState::Done { .. }), "one failure never stops the others");
+        assert!(q.retry(a));
+        assert_eq!(q.get(a).expect("a").state, JobState::Queued);
+        assert!(!q.retry(b), "a done job is not retried");
+    }
+
+    #[test]
+    fn cancel_wins_over_late_events() {
+        let mut q = Queue::default();
+        let a = q.push(file("a.png"));
+        q.start_next(1);
+        assert!(q.cancel(a), "running: the worker must be told");
+        q.apply(a, Update::Progress { sent: 5, total: 10 }, Instant::now());
+        q.apply(a, Update::Done { url: url(), reused: false }, Instant::now());
+        assert_eq!(q.get(a).expect("a").state, JobState::Cancelled);
+        let b = q.push(file("b.png"));
+        assert!(!q.cancel(b), "queued: nothing to tell the worker");
+        assert!(q.remove(b));
+    }
+
+    #[test]
+    fn progress_and_speed() {
+        let mut q = Queue::default();
+        let a = q.push(file("a.png"));
+        q.start_next(1);
+        let t0 = Instant::now();
+        q.apply(a, Update::Progress { sent: 0, total: 1000 }, t0);
+        q.apply(a, Update::Progress { sent: 500, total: 1000 }, t0 + Duration::from_millis(100));
+        let job = q.get(a).expect("a");
+        assert_eq!(job.fraction(), 0.5);
+        let speed = job.speed(t0 + Duration::from_secs(1)).expect("speed");
+        assert!((speed - 500.0).abs() < 1.0, "{speed}");
+        assert_eq!(job.size, Some(1000));
+    }
+
+    #[test]
+    fn running_jobs_cannot_be_removed() {
+        let mut q = Queue::default();
+        let a = q.push(file("a.png"));
+        q.start_next(1);
+        assert!(!q.remove(a));
+        q.apply(a, Update::Done { url: url(), reused: false }, Instant::now());
+        q.clear_done();
+        assert!(q.jobs().is_empty());
+    }
+}

@@ -1,0 +1,70 @@
+//! Local previews for the queue (pure, no egui): decode an image off the UI thread, upright, and
+//! downscale it to a thumbnail small enough to upload as a texture at once.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use fast_image_resize::{ResizeOptions, Resizer};
+use image::{DynamicImage, ImageDecoder as _};
+
+use crate::geometry::fit_within;
+
+/// Longest side of a preview, in pixels (sharp at 2x for a 128-point thumbnail).
+pub const PREVIEW_SIDE: u32 = 256;
+
+/// Decoded preview pixels, RGBA8, row-major.
+#[derive(Debug, Clone)]
+pub struct PreviewImage {
+    pub width: u32,
+    pub height: u32,
+    pub rgba: Vec<u8>,
+}
+
+/// Decodes the first frame of an image file and fits it inside `side`x`side`. Blocking.
+pub fn from_file(path: &Path, side: u32) -> Result<PreviewImage, String> {
+    let bytes = std::fs::read(path).map_err(|e| crate::probe::describe_io(&e))?;
+    from_bytes(&bytes, side)
+}
+
+/// Decodes image bytes and fits them inside `side`x`side`. Blocking.
+pub fn from_bytes(bytes: &[u8], side: u32) -> Result<PreviewImage, String> {
+    let reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    let orientation = decoder.orientation().map_err(|e| e.to_string())?;
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    img.apply_orientation(orientation);
+    let img = DynamicImage::ImageRgba8(img.into_rgba8());
+    let (w, h) = fit_within(img.width(), img.height(), side);
+    let img = if (w, h) == (img.width(), img.height()) {
+        img
+    } else {
+        let mut dst = DynamicImage::new(w, h, img.color());
+        Resizer::new()
+            .resize(&img, &mut dst, &ResizeOptions::new())
+            .map_err(|e| e.to_string())?;
+        dst
+    };
+    Ok(PreviewImage {
+        width: w,
+        height: h,
+        rgba: img.into_rgba8().into_raw(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_and_keeps_aspect() {
+        let img = image::RgbImage::from_pixel(1000, 500, image::Rgb([1, 2, 3]));
+        let mut bytes = Cursor::new(Vec::new());
+        img.write_to(&mut bytes, image::ImageFormat::Png).expect("png");
+        let p = from_bytes(bytes.get_ref(), 256).expect("preview");
+        assert_eq!((p.width, p.height), (256, 128));
+        assert_eq!(p.rgba.len(), 256 * 128 * 4);
+        assert!(from_bytes(b"nope", 256).is_err());
+    }
+}

@@ -1,0 +1,71 @@
+//! The history tab: every finished upload, searchable, with the same copy buttons, remove and
+//! clear.
+
+use eframe::egui;
+
+use crate::app::{Action, UploaderApp};
+
+pub fn history_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::TextEdit::singleline(&mut app.search)
+                .hint_text("Search by name or URL")
+                .desired_width(280.0),
+        );
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if app.confirm_clear {
+                if ui.button("Yes, clear all").clicked() {
+                    actions.push(Action::HistoryClear);
+                }
+                if ui.button("Keep").clicked() {
+                    app.confirm_clear = false;
+                }
+                ui.label("Clear the whole history?");
+            } else if !app.history.is_empty() && ui.button("Clear history").clicked() {
+                app.confirm_clear = true;
+            }
+        });
+    });
+    ui.add_space(4.0);
+    if app.history.is_empty() {
+        ui.label(egui::RichText::new("Finished uploads appear here and stay across restarts.").weak());
+        return;
+    }
+    let query = app.search.trim().to_lowercase();
+    let matching: Vec<usize> = (0..app.history.len())
+        .rev()
+        .filter(|&i| app.history[i].matches(&query))
+        .collect();
+    if matching.is_empty() {
+        ui.label("Nothing matches.");
+        return;
+    }
+    let row_height = 150.0;
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show_rows(ui, row_height, matching.len(), |ui, range| {
+            for &index in &matching[range] {
+                let entry = &app.history[index];
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    ui.horizontal(|ui| {
+                        ui.label(egui::RichText::new(&entry.name).strong());
+                        if let (Some(w), Some(h)) = (entry.width, entry.height) {
+                            ui.label(egui::RichText::new(format!("{w}×{h}")).weak());
+                        }
+                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                            if ui.small_button("Remove").clicked() {
+                                actions.push(Action::HistoryRemove(index));
+                            }
+                        });
+                    });
+                    match entry.cdn_url() {
+                        Some(url) => super::links::links_ui(ui, ("h", index), &url, actions),
+                        None => {
+                            ui.label(&entry.url);
+                        }
+                    }
+                });
+            }
+        });
+}

@@ -1,0 +1,145 @@
+//! Drawing only: each panel or widget in its own file, each turning clicks into
+//! [`Action`](crate::app::Action)s that the app applies after the pass.
+
+mod history_tab;
+mod job_card;
+mod links;
+mod overlay;
+mod settings_tab;
+mod top_bar;
+
+use eframe::egui;
+
+use crate::app::{Action, Tab, UploaderApp};
+
+/// Human size: `1.4 MB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// The whole window: top bar, status bar, the current tab, and the drop overlay.
+pub fn app_ui(ui: &mut egui::Ui, app: &mut UploaderApp) -> Vec<Action> {
+    let mut actions = Vec::new();
+    egui::Panel::top("top_bar").show(ui, |ui| top_bar::top_bar_ui(ui, app, &mut actions));
+    egui::Panel::bottom("status").show(ui, |ui| status_ui(ui, app));
+    egui::CentralPanel::default().show(ui, |ui| {
+        if !app.pending_paste.is_empty() {
+            paste_confirm_ui(ui, app, &mut actions);
+        }
+        match app.tab {
+            Tab::Queue => queue_ui(ui, app, &mut actions),
+            Tab::History => history_tab::history_ui(ui, app, &mut actions),
+            Tab::Settings => settings_tab::settings_ui(ui, app, &mut actions),
+        }
+    });
+    overlay::drop_overlay_ui(ui.ctx());
+    actions
+}
+
+fn status_ui(ui: &mut egui::Ui, app: &UploaderApp) {
+    ui.horizontal(|ui| {
+        let jobs = app.queue.jobs();
+        let done = jobs
+            .iter()
+            .filter(|j| matches!(j.state, crate::jobs::JobState::Done { .. }))
+            .count();
+        let failed = jobs
+            .iter()
+            .filter(|j| matches!(j.state, crate::jobs::JobState::Failed { .. }))
+            .count();
+        ui.label(format!(
+            "{} uploading · {} waiting · {done} done · {failed} failed",
+            app.queue.running(),
+            jobs.iter()
+                .filter(|j| j.state == crate::jobs::JobState::Queued)
+                .count(),
+        ));
+        if let Some(n) = app.notices.last() {
+            ui.separator();
+            let color = if n.error {
+                ui.visuals().error_fg_color
+            } else {
+                ui.visuals().weak_text_color()
+            };
+            ui.label(egui::RichText::new(&n.text).color(color));
+        }
+    });
+}
+
+fn paste_confirm_ui(ui: &mut egui::Ui, app: &UploaderApp, actions: &mut Vec<Action>) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        let n = app.pending_paste.len();
+        ui.label(format!(
+            "Upload {n} pasted item{}? Uploaded images are public to anyone with the link.",
+            if n == 1 { "" } else { "s" }
+        ));
+        for s in app.pending_paste.iter().take(5) {
+            ui.label(egui::RichText::new(s.display_name()).weak());
+        }
+        ui.horizontal(|ui| {
+            if ui.button("Upload").clicked() {
+                actions.push(Action::ConfirmPaste(true));
+            }
+            if ui.button("Discard").clicked() {
+                actions.push(Action::ConfirmPaste(false));
+            }
+        });
+    });
+    ui.add_space(6.0);
+}
+
+fn queue_ui(ui: &mut egui::Ui, app: &UploaderApp, actions: &mut Vec<Action>) {
+    if app.queue.jobs().is_empty() {
+        overlay::empty_drop_zone_ui(ui, actions);
+        return;
+    }
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new("Drop more images anywhere on the window.").weak());
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.button("Clear finished").clicked() {
+                actions.push(Action::ClearDone);
+            }
+            if let Some(all) = app.all_done_urls(app.settings.copy_format)
+                && ui
+                    .button(format!("Copy all ({})", app.settings.copy_format.label()))
+                    .clicked()
+            {
+                actions.push(Action::Copy(all));
+            }
+        });
+    });
+    ui.add_space(4.0);
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let now = std::time::Instant::now();
+            // Newest first: what was just dropped is what the person looks for.
+            for job in app.queue.jobs().iter().rev() {
+                job_card::job_card_ui(ui, app, job, now, actions);
+                ui.add_space(6.0);
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_read_like_a_person_writes_them() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_400_000), "1.4 MB");
+        assert_eq!(human_bytes(2_000_000_000), "2.0 GB");
+    }
+}

@@ -1,0 +1,104 @@
+//! The settings tab: token (masked), endpoint, concurrency, copy behaviour, privacy.
+
+use eframe::egui;
+
+use crate::app::{Action, UploaderApp};
+use crate::cdn_url::Snippet;
+use crate::settings::EndpointChoice;
+use crate::token_store::TokenSource;
+
+pub fn settings_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Action>) {
+    let mut changed = false;
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        ui.heading("GroupMe access token");
+        match &app.token {
+            Some(t) => ui.label(format!("Token {} — {}", t.masked(), app.token_source.describe())),
+            None => ui.label("No token: uploads go to the local service. Get yours at dev.groupme.com (Access Token)."),
+        };
+        if matches!(app.token_source, TokenSource::File(_)) {
+            ui.label(
+                egui::RichText::new("No keyring service is running, so the token is kept in a private file (not encrypted).")
+                    .color(ui.visuals().warn_fg_color),
+            );
+        }
+        if app.token_source != TokenSource::Env {
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::TextEdit::singleline(&mut app.token_input)
+                        .password(true)
+                        .hint_text("paste a new token")
+                        .desired_width(300.0),
+                );
+                if ui.button("Save token").clicked() {
+                    actions.push(Action::SaveToken(app.token_input.clone()));
+                }
+                if app.token.is_some() && ui.button("Forget token").clicked() {
+                    actions.push(Action::ForgetToken);
+                }
+            });
+        }
+        ui.add_space(10.0);
+        ui.heading("Upload to");
+        let mut choice = app.settings.endpoint.clone();
+        changed |= ui
+            .radio_value(&mut choice, None, "Automatic: GroupMe when a token is set, else the local service")
+            .changed();
+        changed |= ui
+            .radio_value(&mut choice, Some(EndpointChoice::GroupMe), "GroupMe (image.groupme.com)")
+            .changed();
+        changed |= ui
+            .radio_value(
+                &mut choice,
+                Some(EndpointChoice::Local),
+                format!("Local service on this computer ({})", app.local_url),
+            )
+            .changed();
+        ui.horizontal(|ui| {
+            let custom = Some(EndpointChoice::Custom(app.custom_endpoint.clone()));
+            let is_custom = matches!(choice, Some(EndpointChoice::Custom(_)));
+            if ui.radio(is_custom, "Custom service:").clicked() {
+                choice = custom;
+                changed = true;
+            }
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut app.custom_endpoint)
+                    .hint_text("https://images.example.org")
+                    .desired_width(260.0),
+            );
+            if field.lost_focus() && is_custom {
+                choice = Some(EndpointChoice::Custom(app.custom_endpoint.clone()));
+                changed = true;
+            }
+        });
+        app.settings.endpoint = choice;
+        ui.add_space(10.0);
+        ui.heading("Uploads");
+        changed |= ui
+            .add(egui::Slider::new(&mut app.settings.concurrency, 1..=8).text("at once"))
+            .changed();
+        changed |= ui
+            .add(egui::Slider::new(&mut app.settings.max_attempts, 1..=8).text("attempts per image"))
+            .changed();
+        changed |= ui
+            .checkbox(&mut app.settings.auto_copy, "Copy the URL when an upload finishes")
+            .changed();
+        ui.horizontal(|ui| {
+            ui.label("Copy format");
+            egui::ComboBox::from_id_salt("copy_format")
+                .selected_text(app.settings.copy_format.label())
+                .show_ui(ui, |ui| {
+                    for style in Snippet::ALL {
+                        changed |= ui
+                            .selectable_value(&mut app.settings.copy_format, style, style.label())
+                            .changed();
+                    }
+                });
+        });
+        changed |= ui
+            .checkbox(&mut app.settings.confirm_paste, "Ask before uploading pasted content (uploads are public)")
+            .changed();
+    });
+    if changed {
+        actions.push(Action::SettingsChanged);
+    }
+}

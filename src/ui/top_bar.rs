@@ -1,0 +1,75 @@
+//! The top bar: where uploads go, the add/paste/mirror controls, and the tabs.
+
+use eframe::egui;
+
+use crate::app::{Action, Tab, UploaderApp};
+use crate::settings::Target;
+
+pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Action>) {
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        ui.heading("GroupMe Uploader");
+        ui.separator();
+        match app.target() {
+            Target::GroupMe => {
+                ui.label(egui::RichText::new("GroupMe").strong())
+                    .on_hover_text("Uploads go to GroupMe's Image Service");
+            }
+            Target::Local => {
+                let text = match &app.local_error {
+                    Some(e) => format!("Local service — not GroupMe (unavailable: {e})"),
+                    None => "Local service — not GroupMe".to_owned(),
+                };
+                ui.label(egui::RichText::new(text).color(ui.visuals().warn_fg_color))
+                    .on_hover_text(format!(
+                        "No GroupMe token is set, so images go to the service built into this app at {}. Add a token in Settings to upload to GroupMe.",
+                        app.local_url
+                    ));
+            }
+            Target::Custom(url) => {
+                ui.label(format!("Custom service: {url}"));
+            }
+        }
+    });
+    ui.add_space(2.0);
+    ui.horizontal(|ui| {
+        if ui
+            .button("➕ Add images…")
+            .on_hover_text("Choose image files (Ctrl+O)")
+            .clicked()
+        {
+            actions.push(Action::Pick);
+        }
+        if ui
+            .button("📋 Paste")
+            .on_hover_text("Upload the image, files or links on the clipboard (Ctrl+V)")
+            .clicked()
+        {
+            actions.push(Action::PasteFromClipboard);
+        }
+        ui.separator();
+        let field = ui.add(
+            egui::TextEdit::singleline(&mut app.url_input)
+                .hint_text("https://… image link to mirror")
+                .desired_width(320.0),
+        );
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui.button("Mirror").clicked() || enter {
+            actions.push(Action::Mirror(app.url_input.clone()));
+        }
+    });
+    ui.add_space(2.0);
+    ui.horizontal(|ui| {
+        let history = format!("History ({})", app.history.len());
+        for (tab, label) in [
+            (Tab::Queue, "Queue".to_owned()),
+            (Tab::History, history),
+            (Tab::Settings, "Settings".to_owned()),
+        ] {
+            if ui.selectable_label(app.tab == tab, label).clicked() {
+                actions.push(Action::SetTab(tab));
+            }
+        }
+    });
+    ui.add_space(4.0);
+}
