@@ -36,7 +36,10 @@ fn service_token(dirs: &Dirs) -> Token {
     }
     let token = crate::cli::generate_token();
     if let Err(e) = crate::history::write_atomic(&path, token.expose().as_bytes()) {
-        tracing::warn!("cannot keep the local service token in {}: {e}", path.display());
+        tracing::warn!(
+            "cannot keep the local service token in {}: {e}",
+            path.display()
+        );
     }
     token
 }
@@ -48,7 +51,9 @@ async fn start_local(dirs: &Dirs, token: Token) -> Result<RunningService, String
     let listener = match tokio::net::TcpListener::bind(fixed).await {
         Ok(l) => l,
         Err(e) => {
-            tracing::warn!("port {LOCAL_PORT} is taken ({e}); the local service uses a free port for this run");
+            tracing::warn!(
+                "port {LOCAL_PORT} is taken ({e}); the local service uses a free port for this run"
+            );
             tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await
                 .map_err(|e| e.to_string())?
@@ -64,8 +69,7 @@ async fn start_local(dirs: &Dirs, token: Token) -> Result<RunningService, String
 pub fn run(args: GuiArgs) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .try_init()
@@ -77,16 +81,20 @@ pub fn run(args: GuiArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let dirs = args.data_dir.as_deref().map_or_else(Dirs::standard, Dirs::under);
+    let dirs = args
+        .data_dir
+        .as_deref()
+        .map_or_else(Dirs::standard, Dirs::under);
     let local_token = service_token(&dirs);
     let _enter = runtime.enter();
     let (local, local_error) = match runtime.block_on(start_local(&dirs, local_token.clone())) {
         Ok(s) => (Some(s), None),
         Err(e) => (None, Some(e)),
     };
-    let local_url = local
-        .as_ref()
-        .map_or_else(|| format!("http://127.0.0.1:{LOCAL_PORT}"), RunningService::url);
+    let local_url = local.as_ref().map_or_else(
+        || format!("http://127.0.0.1:{LOCAL_PORT}"),
+        RunningService::url,
+    );
     let config = AppConfig {
         dirs,
         runtime: runtime.handle().clone(),

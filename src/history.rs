@@ -80,7 +80,10 @@ impl History {
             }
         }
         if skipped > 0 {
-            tracing::warn!("history: skipped {skipped} damaged line(s) in {}", path.display());
+            tracing::warn!(
+                "history: skipped {skipped} damaged line(s) in {}",
+                path.display()
+            );
         }
         Ok(History {
             entries,
@@ -211,7 +214,10 @@ mod tests {
         h.add(entry("a.png", "aaa")).expect("add");
         h.add(entry("b.png", "bbb")).expect("add");
         // A crash mid-write: half a line at the end.
-        let mut f = std::fs::OpenOptions::new().append(true).open(&path).expect("open");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open");
         f.write_all(b"{\"name\":\"c.png\",\"ur").expect("write");
         drop(f);
         let mut h = History::load(&path).expect("load");
@@ -231,7 +237,11 @@ mod tests {
         let mut h = History::load(&path).expect("load");
         h.add(entry("a.png", "aaa")).expect("add");
         h.add(entry("b.png", "bbb")).expect("add");
-        assert_eq!(h.find_hash("http://127.0.0.1:1", "bbb").map(|e| e.name.as_str()), Some("b.png"));
+        assert_eq!(
+            h.find_hash("http://127.0.0.1:1", "bbb")
+                .map(|e| e.name.as_str()),
+            Some("b.png")
+        );
         assert!(h.find_hash("https://image.groupme.com", "bbb").is_none());
         h.remove(0).expect("remove");
         assert_eq!(History::load(&path).expect("load").entries().len(), 1);

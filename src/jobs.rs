@@ -27,9 +27,10 @@ impl Source {
     /// What the person sees as the item's name.
     pub fn display_name(&self) -> String {
         match self {
-            Source::File(p) => p
-                .file_name()
-                .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            Source::File(p) => p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
             Source::Bytes { name, .. } => name.clone(),
             Source::Url(u) => u.clone(),
         }
@@ -295,7 +296,14 @@ mod tests {
         let started = q.start_next(3);
         assert_eq!(started.iter().map(|j| j.id).collect::<Vec<_>>(), ids[..3]);
         assert!(q.start_next(3).is_empty());
-        q.apply(ids[0], Update::Done { url: url(), reused: false }, Instant::now());
+        q.apply(
+            ids[0],
+            Update::Done {
+                url: url(),
+                reused: false,
+            },
+            Instant::now(),
+        );
         let next = q.start_next(3);
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].id, ids[3]);
@@ -307,10 +315,26 @@ mod tests {
         let a = q.push(file("a.png"));
         let b = q.push(file("b.png"));
         q.start_next(3);
-        q.apply(a, Update::Failed("the service failed (500)".into()), Instant::now());
-        q.apply(b, Update::Done { url: url(), reused: false }, Instant::now());
-        assert!(matches!(&q.get(a).expect("a").state, JobState::Failed { reason } if reason.contains("500")));
-        assert!(matches!(q.get(b).expect("b").state, JobState::Done { .. }), "one failure never stops the others");
+        q.apply(
+            a,
+            Update::Failed("the service failed (500)".into()),
+            Instant::now(),
+        );
+        q.apply(
+            b,
+            Update::Done {
+                url: url(),
+                reused: false,
+            },
+            Instant::now(),
+        );
+        assert!(
+            matches!(&q.get(a).expect("a").state, JobState::Failed { reason } if reason.contains("500"))
+        );
+        assert!(
+            matches!(q.get(b).expect("b").state, JobState::Done { .. }),
+            "one failure never stops the others"
+        );
         assert!(q.retry(a));
         assert_eq!(q.get(a).expect("a").state, JobState::Queued);
         assert!(!q.retry(b), "a done job is not retried");
@@ -323,7 +347,14 @@ mod tests {
         q.start_next(1);
         assert!(q.cancel(a), "running: the worker must be told");
         q.apply(a, Update::Progress { sent: 5, total: 10 }, Instant::now());
-        q.apply(a, Update::Done { url: url(), reused: false }, Instant::now());
+        q.apply(
+            a,
+            Update::Done {
+                url: url(),
+                reused: false,
+            },
+            Instant::now(),
+        );
         assert_eq!(q.get(a).expect("a").state, JobState::Cancelled);
         let b = q.push(file("b.png"));
         assert!(!q.cancel(b), "queued: nothing to tell the worker");
@@ -336,8 +367,22 @@ mod tests {
         let a = q.push(file("a.png"));
         q.start_next(1);
         let t0 = Instant::now();
-        q.apply(a, Update::Progress { sent: 0, total: 1000 }, t0);
-        q.apply(a, Update::Progress { sent: 500, total: 1000 }, t0 + Duration::from_millis(100));
+        q.apply(
+            a,
+            Update::Progress {
+                sent: 0,
+                total: 1000,
+            },
+            t0,
+        );
+        q.apply(
+            a,
+            Update::Progress {
+                sent: 500,
+                total: 1000,
+            },
+            t0 + Duration::from_millis(100),
+        );
         let job = q.get(a).expect("a");
         assert_eq!(job.fraction(), 0.5);
         let speed = job.speed(t0 + Duration::from_secs(1)).expect("speed");
@@ -351,7 +396,14 @@ mod tests {
         let a = q.push(file("a.png"));
         q.start_next(1);
         assert!(!q.remove(a));
-        q.apply(a, Update::Done { url: url(), reused: false }, Instant::now());
+        q.apply(
+            a,
+            Update::Done {
+                url: url(),
+                reused: false,
+            },
+            Instant::now(),
+        );
         q.clear_done();
         assert!(q.jobs().is_empty());
     }

@@ -6,19 +6,19 @@
 //! - [`client`]: the Image Service client.
 //! - [`cli`]: the command line.
 
+pub mod app;
 pub mod cdn_url;
 pub mod cli;
 pub mod client;
 pub mod geometry;
-pub mod probe;
-pub mod service;
-pub mod thumbnail;
-pub mod token;
+pub mod gui;
 pub mod history;
 pub mod jobs;
-pub mod settings;
-pub mod token_store;
 pub mod preview;
-pub mod app;
+pub mod probe;
+pub mod service;
+pub mod settings;
+pub mod thumbnail;
+pub mod token;
+pub mod token_store;
 pub mod ui;
-pub mod gui;

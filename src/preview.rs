@@ -61,7 +61,8 @@ mod tests {
     fn fits_and_keeps_aspect() {
         let img = image::RgbImage::from_pixel(1000, 500, image::Rgb([1, 2, 3]));
         let mut bytes = Cursor::new(Vec::new());
-        img.write_to(&mut bytes, image::ImageFormat::Png).expect("png");
+        img.write_to(&mut bytes, image::ImageFormat::Png)
+            .expect("png");
         let p = from_bytes(bytes.get_ref(), 256).expect("preview");
         assert_eq!((p.width, p.height), (256, 128));
         assert_eq!(p.rgba.len(), 256 * 128 * 4);

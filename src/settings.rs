@@ -177,6 +177,10 @@ mod tests {
         std::fs::write(&path, "{ not json").expect("write");
         assert_eq!(Settings::load(&path), Settings::default());
         std::fs::write(&path, r#"{"concurrency": 7}"#).expect("write");
-        assert_eq!(Settings::load(&path).concurrency, 7, "missing fields take defaults");
+        assert_eq!(
+            Settings::load(&path).concurrency,
+            7,
+            "missing fields take defaults"
+        );
     }
 }

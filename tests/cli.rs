@@ -63,9 +63,17 @@ async fn markdown_lines_and_a_failure_exit_1() {
     std::fs::write(&good, common::png(20, 10)).expect("write");
     std::fs::write(&bad, "not an image at all").expect("write");
     let mut cmd = bin();
-    cmd.args(["upload", "--format", "markdown", "--token", TOKEN, "--endpoint", &svc.url()])
-        .arg(&good)
-        .arg(&bad);
+    cmd.args([
+        "upload",
+        "--format",
+        "markdown",
+        "--token",
+        TOKEN,
+        "--endpoint",
+        &svc.url(),
+    ])
+    .arg(&good)
+    .arg(&bad);
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
@@ -92,7 +100,10 @@ async fn wrong_token_is_explained() {
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("the access token was refused (401)"), "{stderr}");
+    assert!(
+        stderr.contains("the access token was refused (401)"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("not-the-token"));
 }
 
@@ -105,7 +116,11 @@ async fn usage_errors_exit_2() {
     })
     .await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no access token. Set GM_TOKEN"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no access token. Set GM_TOKEN"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run({
         let mut c = bin();
         c.args(["upload", "--format", "tiff", "--token", "t", "x.png"]);

@@ -176,7 +176,9 @@ impl UploaderApp {
             app.add(Source::Url(url));
         }
         if !paths.is_empty() {
-            app.send(Command::Expand(paths.into_iter().map(PathBuf::from).collect()));
+            app.send(Command::Expand(
+                paths.into_iter().map(PathBuf::from).collect(),
+            ));
         }
         app
     }
@@ -290,7 +292,11 @@ impl UploaderApp {
                 egui::Event::PasteImage(image) => self.send(Command::PasteImage {
                     width: image.size[0],
                     height: image.size[1],
-                    rgba: image.pixels.iter().flat_map(|c| c.to_srgba_unmultiplied()).collect(),
+                    rgba: image
+                        .pixels
+                        .iter()
+                        .flat_map(|c| c.to_srgba_unmultiplied())
+                        .collect(),
                 }),
                 _ => {}
             }

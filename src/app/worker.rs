@@ -62,12 +62,21 @@ pub enum Command {
         max_attempts: u32,
     },
     /// Upload (or reuse) one job.
-    Start { job: JobId, source: Source },
+    Start {
+        job: JobId,
+        source: Source,
+    },
     Cancel(JobId),
     /// Decode a local preview.
-    Preview { job: JobId, source: Source },
+    Preview {
+        job: JobId,
+        source: Source,
+    },
     /// Fetch the service's `.preview` thumbnail of a finished job.
-    FetchThumb { job: JobId, url: CdnUrl },
+    FetchThumb {
+        job: JobId,
+        url: CdnUrl,
+    },
     /// Turn dropped or command-line paths into sources (folders give their images).
     Expand(Vec<PathBuf>),
     /// Open the file picker.
@@ -94,7 +103,10 @@ pub enum Event {
     Preview(JobId, Result<PreviewImage, String>),
     Thumb(JobId, Result<PreviewImage, String>),
     /// New items to queue; `pasted` ones may need a confirmation.
-    Add { sources: Vec<Source>, pasted: bool },
+    Add {
+        sources: Vec<Source>,
+        pasted: bool,
+    },
     /// Something to tell the person (nothing pasted, a write failed…).
     Notice(String),
     TokenSaved(Result<TokenSource, String>),
@@ -586,7 +598,12 @@ mod tests {
         let names: Vec<String> = sources.iter().map(Source::display_name).collect();
         assert_eq!(
             names,
-            ["https://example.com/a.gif", "http://example.com/b.png", "a.png", "a.png"]
+            [
+                "https://example.com/a.gif",
+                "http://example.com/b.png",
+                "a.png",
+                "a.png"
+            ]
         );
         assert!(matches!(sources_from_text("hello"), Event::Notice(_)));
     }

@@ -35,7 +35,9 @@ pub const USAGE_ERROR: u8 = 2;
 /// Parses the process arguments and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Gui(crate::gui::GuiArgs::default()));
+    let command = cli
+        .command
+        .unwrap_or(Command::Gui(crate::gui::GuiArgs::default()));
     if let Command::Gui(args) = command {
         return crate::gui::run(args);
     }

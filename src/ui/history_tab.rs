@@ -28,7 +28,9 @@ pub fn history_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Ac
     });
     ui.add_space(4.0);
     if app.history.is_empty() {
-        ui.label(egui::RichText::new("Finished uploads appear here and stay across restarts.").weak());
+        ui.label(
+            egui::RichText::new("Finished uploads appear here and stay across restarts.").weak(),
+        );
         return;
     }
     let query = app.search.trim().to_lowercase();

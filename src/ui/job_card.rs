@@ -24,7 +24,10 @@ pub fn job_card_ui(
             thumbnail_ui(ui, app, job);
             ui.vertical(|ui| {
                 ui.horizontal(|ui| {
-                    ui.add(egui::Label::new(egui::RichText::new(job.source.display_name()).strong()).truncate());
+                    ui.add(
+                        egui::Label::new(egui::RichText::new(job.source.display_name()).strong())
+                            .truncate(),
+                    );
                 });
                 ui.label(egui::RichText::new(details(job)).weak());
                 match &job.state {
@@ -63,17 +66,28 @@ pub fn job_card_ui(
                             }
                         });
                         if let Some(note) = retry_note {
-                            ui.label(egui::RichText::new(format!("Retrying: {note}")).color(ui.visuals().warn_fg_color));
+                            ui.label(
+                                egui::RichText::new(format!("Retrying: {note}"))
+                                    .color(ui.visuals().warn_fg_color),
+                            );
                         }
                     }
                     JobState::Done { url, reused } => {
                         if *reused {
-                            ui.label(egui::RichText::new("Already uploaded: these are the URLs from your history.").weak());
+                            ui.label(
+                                egui::RichText::new(
+                                    "Already uploaded: these are the URLs from your history.",
+                                )
+                                .weak(),
+                            );
                         }
                         super::links::links_ui(ui, ("job", job.id.0), url, actions);
                     }
                     JobState::Failed { reason } => {
-                        ui.label(egui::RichText::new(format!("Failed: {reason}")).color(ui.visuals().error_fg_color));
+                        ui.label(
+                            egui::RichText::new(format!("Failed: {reason}"))
+                                .color(ui.visuals().error_fg_color),
+                        );
                         ui.horizontal(|ui| {
                             if ui.button("Retry").clicked() {
                                 actions.push(Action::Retry(job.id));
@@ -117,7 +131,10 @@ fn details(job: &Job) -> String {
 
 fn thumbnail_ui(ui: &mut egui::Ui, app: &UploaderApp, job: &Job) {
     // The service's own thumbnail, once loaded, proves the URL works; until then the local one.
-    let texture = app.thumbs.get(&job.id).or_else(|| app.previews.get(&job.id));
+    let texture = app
+        .thumbs
+        .get(&job.id)
+        .or_else(|| app.previews.get(&job.id));
     let size = egui::vec2(THUMB, THUMB);
     match texture {
         Some(tex) => {
@@ -133,7 +150,7 @@ fn thumbnail_ui(ui: &mut egui::Ui, app: &UploaderApp, job: &Job) {
             ui.painter()
                 .rect_filled(rect, 6.0, ui.visuals().faint_bg_color);
             let label = if matches!(job.source, Source::Url(_)) {
-                "🔗"
+                "URL"
             } else if app.preview_errors.contains_key(&job.id) {
                 "?"
             } else {

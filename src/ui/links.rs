@@ -6,7 +6,12 @@ use eframe::egui;
 use crate::app::Action;
 use crate::cdn_url::{CdnUrl, Snippet};
 
-pub fn links_ui(ui: &mut egui::Ui, id_salt: impl egui::AsIdSalt, url: &CdnUrl, actions: &mut Vec<Action>) {
+pub fn links_ui(
+    ui: &mut egui::Ui,
+    id_salt: impl egui::AsIdSalt,
+    url: &CdnUrl,
+    actions: &mut Vec<Action>,
+) {
     egui::Grid::new(id_salt)
         .num_columns(3)
         .spacing([8.0, 2.0])

@@ -23,12 +23,14 @@ pub fn settings_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<A
         }
         if app.token_source != TokenSource::Env {
             ui.horizontal(|ui| {
+                let label = ui.label("New token");
                 ui.add(
                     egui::TextEdit::singleline(&mut app.token_input)
                         .password(true)
-                        .hint_text("paste a new token")
+                        .hint_text("paste it here")
                         .desired_width(300.0),
-                );
+                )
+                .labelled_by(label.id);
                 if ui.button("Save token").clicked() {
                     actions.push(Action::SaveToken(app.token_input.clone()));
                 }

@@ -34,14 +34,14 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Ac
     ui.add_space(2.0);
     ui.horizontal(|ui| {
         if ui
-            .button("➕ Add images…")
+            .button("Add images…")
             .on_hover_text("Choose image files (Ctrl+O)")
             .clicked()
         {
             actions.push(Action::Pick);
         }
         if ui
-            .button("📋 Paste")
+            .button("Paste")
             .on_hover_text("Upload the image, files or links on the clipboard (Ctrl+V)")
             .clicked()
         {

@@ -1,0 +1,350 @@
+//! The whole app under egui_kittest (no display), against the local service on 127.0.0.1.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{TOKEN, TestService, token};
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use groupme_uploader::app::worker::FilePicker;
+use groupme_uploader::app::{AppConfig, UploaderApp};
+use groupme_uploader::jobs::JobState;
+use groupme_uploader::settings::Dirs;
+
+/// A dropped file as egui-winit hands it over.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// Returns the given paths instead of opening a dialog.
+struct FakePicker(Vec<PathBuf>);
+
+impl FilePicker for FakePicker {
+    fn pick(&self) -> futures_util::future::BoxFuture<'static, Vec<PathBuf>> {
+        let paths = self.0.clone();
+        Box::pin(async move { paths })
+    }
+}
+
+/// Records what the app copied.
+#[derive(Clone, Default)]
+struct Copied(Arc<Mutex<Vec<String>>>);
+
+impl egui::Plugin for Copied {
+    fn debug_name(&self) -> &'static str {
+        "copied"
+    }
+    fn output_hook(&mut self, _ctx: &egui::Context, output: &mut egui::FullOutput) {
+        for command in &output.platform_output.commands {
+            if let egui::OutputCommand::CopyText(text) = command {
+                self.0.lock().expect("lock").push(text.clone());
+            }
+        }
+    }
+}
+
+struct World {
+    runtime: tokio::runtime::Runtime,
+    service: TestService,
+    root: tempfile::TempDir,
+    files: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let service = runtime.block_on(common::start_service());
+        World {
+            runtime,
+            service,
+            root: tempfile::tempdir().expect("dir"),
+            files: tempfile::tempdir().expect("dir"),
+        }
+    }
+
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.files.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        path
+    }
+
+    fn app(
+        &self,
+        picker: Vec<PathBuf>,
+        initial: Vec<String>,
+    ) -> (Harness<'static, UploaderApp>, Copied) {
+        self.app_with_url(&self.service.url(), picker, initial)
+    }
+
+    fn app_with_url(
+        &self,
+        url: &str,
+        picker: Vec<PathBuf>,
+        initial: Vec<String>,
+    ) -> (Harness<'static, UploaderApp>, Copied) {
+        let config = AppConfig {
+            dirs: Dirs::under(self.root.path()),
+            runtime: self.runtime.handle().clone(),
+            local_url: url.to_owned(),
+            local_token: token(),
+            local_error: None,
+            picker: Arc::new(FakePicker(picker)),
+            use_keyring: false,
+            initial,
+        };
+        let copied = Copied::default();
+        let plugin = copied.clone();
+        let harness = Harness::builder()
+            .with_size([1000.0, 900.0])
+            .build_eframe(move |cc| {
+                cc.egui_ctx.add_plugin(plugin);
+                UploaderApp::new(&cc.egui_ctx, config)
+            });
+        (harness, copied)
+    }
+}
+
+/// Steps the app until `done` holds, failing after 30 s.
+fn wait_until(h: &mut Harness<'_, UploaderApp>, what: &str, done: impl Fn(&UploaderApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+}
+
+fn states(app: &UploaderApp) -> Vec<JobState> {
+    app.queue.jobs().iter().map(|j| j.state.clone()).collect()
+}
+
+fn all_done(app: &UploaderApp, n: usize) -> bool {
+    app.queue.jobs().len() == n
+        && app
+            .queue
+            .jobs()
+            .iter()
+            .all(|j| matches!(j.state, JobState::Done { .. }))
+}
+
+fn drop_files(h: &mut Harness<'_, UploaderApp>, paths: &[PathBuf]) {
+    for p in paths {
+        h.input_mut()
+            .dropped_files
+            .push(Arc::new(Dropped(p.clone())));
+    }
+    h.step();
+}
+
+#[test]
+fn drop_two_files_see_urls_and_copy() {
+    let world = World::new();
+    let a = world.file("first.png", &common::png(120, 80));
+    let b = world.file("second.jpg", &common::jpeg(300, 200));
+    let (mut h, copied) = world.app(vec![], vec![]);
+    h.run_steps(2);
+    h.get_by_label_contains("Local service — not GroupMe");
+    h.input_mut().hovered_files.push(egui::HoveredFile {
+        path: Some(a.clone()),
+        mime: String::new(),
+    });
+    h.run_steps(2);
+    h.input_mut().hovered_files.clear();
+    drop_files(&mut h, &[a, b]);
+    wait_until(&mut h, "both uploads", |app| all_done(app, 2));
+    // The URL is shown, and Copy copies exactly it.
+    let url = match &h.state().queue.jobs()[0].state {
+        JobState::Done { url, .. } => url.to_string(),
+        other => panic!("{other:?}"),
+    };
+    assert!(url.starts_with(&world.service.url()));
+    h.get_by_label(&url);
+    h.get_all_by_label("Copy URL")
+        .next()
+        .expect("copy button")
+        .click();
+    h.run_steps(2);
+    let copied = copied.0.lock().expect("lock").clone();
+    assert_eq!(copied.len(), 1);
+    assert!(copied[0].starts_with(&world.service.url()), "{copied:?}");
+    // Both are in the history, with their sizes.
+    assert_eq!(h.state().history.len(), 2);
+    assert!(
+        h.state()
+            .history
+            .iter()
+            .any(|e| e.width == Some(300) && e.height == Some(200))
+    );
+}
+
+#[test]
+fn paste_a_url_and_see_it_mirrored() {
+    let world = World::new();
+    let origin = world.runtime.block_on(async {
+        let png = common::png(40, 20);
+        let app = axum::Router::new().route(
+            "/pic.png",
+            axum::routing::get(move || async move { png.clone() }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        format!("http://{addr}/pic.png")
+    });
+    let (mut h, _) = world.app(vec![], vec![]);
+    h.run_steps(2);
+    h.input_mut()
+        .events
+        .push(egui::Event::Paste(origin.clone()));
+    h.step();
+    wait_until(&mut h, "the paste confirmation", |app| {
+        !app.pending_paste.is_empty()
+    });
+    h.get_by_label("Upload").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the mirror", |app| all_done(app, 1));
+    let JobState::Done { url, .. } = &h.state().queue.jobs()[0].state else {
+        panic!("not done");
+    };
+    assert_eq!(url.dimensions(), Some((40, 20)));
+}
+
+#[test]
+fn a_text_file_named_jpg_gets_a_clear_error() {
+    let world = World::new();
+    let fake = world.file("holiday.jpg", b"this is only text");
+    let (mut h, _) = world.app(vec![fake], vec![]);
+    h.run_steps(2);
+    h.get_by_label("Add images…").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the failure", |app| {
+        states(app)
+            .iter()
+            .any(|s| matches!(s, JobState::Failed { .. }))
+    });
+    h.get_by_label_contains("holiday.jpg: not an image (expected JPEG, PNG, GIF or WebP)");
+    h.get_by_label("Retry");
+}
+
+#[test]
+fn a_failed_upload_can_be_retried() {
+    let world = World::new();
+    let file = world.file("later.png", &common::png(30, 30));
+    // Nothing listens at first: the upload fails after its attempts.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let (mut h, _) = world.app_with_url(&format!("http://{addr}"), vec![], vec![]);
+    h.state_mut().settings.max_attempts = 1;
+    drop_files(&mut h, std::slice::from_ref(&file));
+    wait_until(&mut h, "the failure", |app| {
+        matches!(states(app).first(), Some(JobState::Failed { .. }))
+    });
+    h.get_by_label_contains("cannot reach");
+    // The service comes up on that address; Retry succeeds.
+    let service = world.runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("rebind");
+        let dir = tempfile::tempdir().expect("dir");
+        let state = groupme_uploader::service::AppState::new(
+            common::config_for(addr),
+            groupme_uploader::service::Store::local(dir.path()).expect("store"),
+        )
+        .expect("state");
+        (
+            groupme_uploader::service::start(listener, state).expect("start"),
+            dir,
+        )
+    });
+    h.get_by_label("Retry").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the retry", |app| all_done(app, 1));
+    drop(service);
+}
+
+#[test]
+fn cancel_an_upload() {
+    let world = World::new();
+    // A server that accepts and never answers keeps the upload in flight.
+    let server = world
+        .runtime
+        .block_on(common::Scripted::start(vec![common::Reply::StallMidBody]));
+    let big = world.file("big.png", &common::png(2500, 2500));
+    let (mut h, _) = world.app_with_url(&server.url(), vec![], vec![]);
+    drop_files(&mut h, &[big]);
+    wait_until(&mut h, "the upload to start", |app| {
+        app.queue.running() == 1
+    });
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert_eq!(states(h.state()), vec![JobState::Cancelled]);
+    h.get_by_label("Cancelled");
+}
+
+#[test]
+fn history_survives_a_restart_and_duplicates_are_reused() {
+    let world = World::new();
+    let file = world.file("keep.gif", &common::gif(50, 40, 3));
+    let first_url;
+    {
+        let (mut h, _) = world.app(vec![], vec![file.to_string_lossy().into_owned()]);
+        wait_until(&mut h, "the upload", |app| all_done(app, 1));
+        first_url = h.state().history[0].url.clone();
+    }
+    // Give the worker a moment to finish its write, as a closing window would.
+    std::thread::sleep(Duration::from_millis(300));
+    let (mut h, _) = world.app(vec![], vec![]);
+    h.run_steps(2);
+    assert_eq!(h.state().history.len(), 1);
+    h.get_by_label("History (1)").click();
+    h.run_steps(2);
+    h.get_by_label(&first_url);
+    // The same bytes again: the existing URL comes back without a second upload.
+    drop_files(&mut h, &[file]);
+    wait_until(&mut h, "the reuse", |app| all_done(app, 1));
+    let JobState::Done { url, reused } = &h.state().queue.jobs()[0].state else {
+        panic!("not done");
+    };
+    assert!(*reused);
+    assert_eq!(url.to_string(), first_url);
+    assert_eq!(h.state().history.len(), 1, "no second history entry");
+}
+
+#[test]
+fn the_token_is_masked_in_settings() {
+    let world = World::new();
+    let (mut h, _) = world.app(vec![], vec![]);
+    h.run_steps(2);
+    h.get_by_label("Settings").click();
+    h.run_steps(2);
+    h.get_by_label_contains("No token");
+    let field = h.get_by_label("New token");
+    field.focus();
+    field.type_text("my-secret-token-1234");
+    h.run_steps(2);
+    h.get_by_label("Save token").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the token to be saved", |app| {
+        matches!(
+            app.token_source,
+            groupme_uploader::token_store::TokenSource::File(_)
+        )
+    });
+    h.get_by_label_contains("••••••••1234");
+    assert!(h.query_by_label_contains("my-secret-token").is_none());
+    let _ = TOKEN;
+}
