@@ -14,6 +14,7 @@ pub mod geometry;
 pub mod gui;
 pub mod history;
 pub mod jobs;
+pub mod metadata;
 pub mod preview;
 pub mod probe;
 pub mod service;

@@ -348,3 +348,37 @@ fn the_token_is_masked_in_settings() {
     assert!(h.query_by_label_contains("my-secret-token").is_none());
     let _ = TOKEN;
 }
+
+#[test]
+fn metadata_is_removed_before_upload() {
+    let world = World::new();
+    let original = std::fs::read("tests/corpus/jpg/exif-xmp-metadata.jpg").expect("corpus");
+    let file = world.file("with-metadata.jpg", &original);
+    let (mut h, _) = world.app(vec![], vec![]);
+    drop_files(&mut h, &[file]);
+    wait_until(&mut h, "the upload", |app| all_done(app, 1));
+    let JobState::Done { url, .. } = &h.state().queue.jobs()[0].state else {
+        panic!("not done");
+    };
+    let served = world.runtime.block_on(async {
+        reqwest::get(url.to_string())
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("body")
+    });
+    let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    assert!(has(&original, b"http://ns.adobe.com/xap/1.0/"));
+    assert!(
+        !has(&served, b"http://ns.adobe.com/xap/1.0/"),
+        "XMP removed"
+    );
+    let pixels = |b: &[u8]| {
+        image::load_from_memory(b)
+            .expect("decode")
+            .into_rgb8()
+            .into_raw()
+    };
+    assert_eq!(pixels(&served), pixels(&original), "pixels untouched");
+}

@@ -105,8 +105,8 @@ pub struct UploaderApp {
     /// Asking "clear history?" now.
     pub confirm_clear: bool,
     worker: WorkerHandle,
-    /// What the worker was last configured with (endpoint, token, attempts).
-    configured: Option<(String, Option<Token>, u32)>,
+    /// What the worker was last configured with (endpoint, token, attempts, stripping).
+    configured: Option<(String, Option<Token>, u32, bool)>,
 }
 
 impl UploaderApp {
@@ -204,7 +204,12 @@ impl UploaderApp {
             Target::Local => Some(self.local_token.clone()),
             _ => self.token.clone(),
         };
-        let key = (endpoint.clone(), token.clone(), self.settings.max_attempts);
+        let key = (
+            endpoint.clone(),
+            token.clone(),
+            self.settings.max_attempts,
+            self.settings.strip_metadata,
+        );
         if self.configured.as_ref() == Some(&key) {
             return;
         }
@@ -213,6 +218,7 @@ impl UploaderApp {
             endpoint,
             token,
             max_attempts: self.settings.max_attempts,
+            strip_metadata: self.settings.strip_metadata,
         });
     }
 

@@ -60,6 +60,8 @@ pub enum Command {
         endpoint: String,
         token: Option<Token>,
         max_attempts: u32,
+        /// Remove location and other metadata before upload.
+        strip_metadata: bool,
     },
     /// Upload (or reuse) one job.
     Start {
@@ -137,6 +139,7 @@ struct Worker {
     /// Why there is no client (no token for GroupMe, bad endpoint).
     client_error: Option<String>,
     endpoint: String,
+    strip_metadata: bool,
     cancels: HashMap<JobId, CancellationToken>,
     /// (endpoint, content id) → URL of what history already holds.
     known: Arc<Mutex<HashMap<(String, String), String>>>,
@@ -163,6 +166,7 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         client: None,
         client_error: Some("the worker is not configured yet".into()),
         endpoint: String::new(),
+        strip_metadata: true,
         cancels: HashMap::new(),
         known: Arc::new(Mutex::new(known)),
         history: Arc::new(Mutex::new(setup.history)),
@@ -217,7 +221,11 @@ impl Worker {
                 endpoint,
                 token,
                 max_attempts,
-            } => self.configure(endpoint, token, max_attempts),
+                strip_metadata,
+            } => {
+                self.strip_metadata = strip_metadata;
+                self.configure(endpoint, token, max_attempts);
+            }
             Command::Start { job, source } => self.start(job, source),
             Command::Cancel(job) => {
                 if let Some(c) = self.cancels.remove(&job) {
@@ -365,22 +373,32 @@ impl Worker {
         };
         let cancel = CancellationToken::new();
         self.cancels.insert(job, cancel.clone());
-        let endpoint = self.endpoint.clone();
-        let known = self.known.clone();
+        let job_setup = JobSetup {
+            endpoint: self.endpoint.clone(),
+            strip_metadata: self.strip_metadata,
+            known: self.known.clone(),
+        };
         tokio::spawn(async move {
-            let update = run_job(&client, job, source, &endpoint, &known, cancel, &out).await;
+            let update = run_job(&client, job, source, &job_setup, cancel, &out).await;
             out.send(Event::Job(job, update));
         });
     }
 }
 
-/// Hashes, checks history for the same bytes, then uploads; returns the final update.
+/// What a job needs to know besides its source.
+struct JobSetup {
+    endpoint: String,
+    strip_metadata: bool,
+    known: Arc<Mutex<HashMap<(String, String), String>>>,
+}
+
+/// Hashes, checks history for the same bytes, strips metadata, then uploads; returns the final
+/// update.
 async fn run_job(
     client: &Client,
     job: JobId,
     source: Source,
-    endpoint: &str,
-    known: &Mutex<HashMap<(String, String), String>>,
+    setup: &JobSetup,
     cancel: CancellationToken,
     out: &Outbox,
 ) -> Update {
@@ -404,35 +422,46 @@ async fn run_job(
         })),
         cancel,
     };
-    let hash = match &source {
+    // With stripping on, the file is read whole (metadata lives anywhere in it); without, it is
+    // hashed in chunks and streamed.
+    let (hash, stripped) = match &source {
         Source::File(path) => {
             let path = path.clone();
-            tokio::task::spawn_blocking(move || hash_file(&path))
+            let strip = setup.strip_metadata;
+            tokio::task::spawn_blocking(move || prepare_file(&path, strip))
                 .await
-                .ok()
-                .flatten()
+                .unwrap_or((None, None))
         }
-        Source::Bytes { bytes, .. } => Some(crate::service::content_id(bytes)),
-        Source::Url(_) => None,
+        Source::Bytes { bytes, .. } => {
+            let stripped = if setup.strip_metadata {
+                crate::metadata::strip(bytes).ok().flatten()
+            } else {
+                None
+            };
+            (Some(crate::service::content_id(bytes)), stripped)
+        }
+        Source::Url(_) => (None, None),
     };
     if let Some(hash) = &hash {
         out.send(Event::Job(job, Update::Hashed(hash.clone())));
-        let existing = known
+        let existing = setup
+            .known
             .lock()
             .ok()
-            .and_then(|k| k.get(&(endpoint.to_owned(), hash.clone())).cloned());
+            .and_then(|k| k.get(&(setup.endpoint.clone(), hash.clone())).cloned());
         if let Some(url) = existing.and_then(|u| CdnUrl::parse(&u).ok()) {
             return Update::Done { url, reused: true };
         }
     }
-    let result = match &source {
-        Source::File(path) => client.upload_file(path, &options).await,
-        Source::Bytes { bytes, .. } => {
+    let result = match (&source, stripped) {
+        (Source::Url(url), _) => client.mirror(url, &options).await,
+        (_, Some(clean)) => client.upload_bytes(clean, &options).await,
+        (Source::File(path), None) => client.upload_file(path, &options).await,
+        (Source::Bytes { bytes, .. }, None) => {
             client
                 .upload_bytes(bytes::Bytes::from(bytes.as_ref().clone()), &options)
                 .await
         }
-        Source::Url(url) => client.mirror(url, &options).await,
     };
     match result {
         Ok(up) => Update::Done {
@@ -441,6 +470,22 @@ async fn run_job(
         },
         Err(client::UploadError::Cancelled) => Update::Cancelled,
         Err(e) => Update::Failed(e.to_string()),
+    }
+}
+
+/// Reads a file for upload: its content id, and with `strip` its bytes without metadata (`None`
+/// when there was nothing to remove, or it could not be parsed: then the file goes as it is and
+/// the probe judges it).
+fn prepare_file(path: &Path, strip: bool) -> (Option<String>, Option<Vec<u8>>) {
+    if !strip {
+        return (hash_file(path), None);
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => (
+            Some(crate::service::content_id(&bytes)),
+            crate::metadata::strip(&bytes).ok().flatten(),
+        ),
+        Err(_) => (None, None),
     }
 }
 

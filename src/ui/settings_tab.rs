@@ -96,6 +96,14 @@ pub fn settings_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<A
                     }
                 });
         });
+        ui.add_space(10.0);
+        ui.heading("Privacy");
+        changed |= ui
+            .checkbox(
+                &mut app.settings.strip_metadata,
+                "Remove location and other metadata before upload (JPEG, PNG; pixels untouched)",
+            )
+            .changed();
         changed |= ui
             .checkbox(&mut app.settings.confirm_paste, "Ask before uploading pasted content (uploads are public)")
             .changed();

@@ -1,0 +1,207 @@
+//! Metadata removal before upload (pure): drops location and other metadata from JPEG and PNG
+//! containers without touching the compressed pixels. An allow-list, not a deny-list: in a JPEG
+//! only JFIF, ICC and Adobe application segments survive (XMP and IPTC carry GPS too), the EXIF
+//! orientation is rewritten alone so the picture stays upright, and anything after the
+//! end-of-image marker (a phone's second image with its own GPS) is cut.
+
+use bytes::Bytes;
+use img_parts::jpeg::{Jpeg, JpegSegment, markers};
+use img_parts::png::Png;
+
+/// PNG chunks that carry text, EXIF or timestamps.
+const PNG_METADATA: [[u8; 4]; 5] = [*b"tEXt", *b"zTXt", *b"iTXt", *b"eXIf", *b"tIME"];
+
+/// Strips metadata. `Ok(None)` when there was none to strip or the format is not handled
+/// (GIF, WebP: uploaded as they are).
+pub fn strip(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        return strip_jpeg(bytes);
+    }
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return strip_png(bytes);
+    }
+    Ok(None)
+}
+
+fn keep_jpeg_segment(segment: &JpegSegment) -> bool {
+    let marker = segment.marker();
+    let contents = segment.contents();
+    match marker {
+        markers::APP0 => contents.starts_with(b"JFIF\0"),
+        0xE2 => contents.starts_with(b"ICC_PROFILE\0"),
+        0xEE => contents.starts_with(b"Adobe"),
+        0xE1 | 0xE3..=0xED | 0xEF => false,
+        markers::COM => false,
+        _ => true,
+    }
+}
+
+/// EXIF orientation (1-8) from an APP1 segment's TIFF data.
+fn orientation(tiff: &[u8]) -> Option<u16> {
+    let exif = exif::Reader::new().read_raw(tiff.to_vec()).ok()?;
+    let field = exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
+    match field.value.get_uint(0)? {
+        v @ 2..=8 => u16::try_from(v).ok(),
+        _ => None,
+    }
+}
+
+/// A minimal big-endian EXIF block holding only the orientation.
+fn orientation_exif(value: u16) -> Bytes {
+    let mut b = Vec::with_capacity(32);
+    b.extend_from_slice(b"Exif\0\0");
+    b.extend_from_slice(b"MM\0\x2a");
+    b.extend_from_slice(&8u32.to_be_bytes()); // first IFD right after the header
+    b.extend_from_slice(&1u16.to_be_bytes()); // one entry
+    b.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
+    b.extend_from_slice(&3u16.to_be_bytes()); // SHORT
+    b.extend_from_slice(&1u32.to_be_bytes()); // count
+    b.extend_from_slice(&value.to_be_bytes());
+    b.extend_from_slice(&[0, 0]); // value padding
+    b.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
+    Bytes::from(b)
+}
+
+/// Where a JPEG's end-of-image marker ends: walks the segments and the entropy-coded data of
+/// every scan (progressive files have many), so a second image appended later is not taken for
+/// part of the first.
+fn jpeg_end(b: &[u8]) -> Option<usize> {
+    let mut i = 2; // after SOI
+    loop {
+        // At a marker: skip fill bytes.
+        while *b.get(i)? == 0xFF && *b.get(i + 1)? == 0xFF {
+            i += 1;
+        }
+        if *b.get(i)? != 0xFF {
+            return None;
+        }
+        let marker = *b.get(i + 1)?;
+        match marker {
+            0xD9 => return Some(i + 2),
+            0x01 | 0xD0..=0xD7 => i += 2,
+            _ => {
+                let len = usize::from(u16::from_be_bytes([*b.get(i + 2)?, *b.get(i + 3)?]));
+                i += 2 + len;
+                if marker == 0xDA {
+                    // Entropy data runs to the next marker that is not a stuffed 0xFF00 or RSTn.
+                    loop {
+                        if *b.get(i)? == 0xFF && !matches!(*b.get(i + 1)?, 0x00 | 0xD0..=0xD7) {
+                            break;
+                        }
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn strip_jpeg(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let whole = jpeg_end(bytes).map_or(bytes, |end| &bytes[..end]);
+    let mut jpeg = Jpeg::from_bytes(Bytes::copy_from_slice(whole)).map_err(|e| e.to_string())?;
+    let orientation = jpeg
+        .segments()
+        .iter()
+        .filter(|s| s.marker() == markers::APP1)
+        .find_map(|s| s.contents().strip_prefix(b"Exif\0\0").and_then(orientation));
+    jpeg.segments_mut().retain(keep_jpeg_segment);
+    if let Some(value) = orientation {
+        // After JFIF when present, so JFIF stays first as its spec wants.
+        let at = usize::from(
+            jpeg.segments()
+                .first()
+                .is_some_and(|s| s.marker() == markers::APP0),
+        );
+        jpeg.segments_mut().insert(
+            at,
+            JpegSegment::new_with_contents(markers::APP1, orientation_exif(value)),
+        );
+    }
+    let out = jpeg.encoder().bytes().to_vec();
+    Ok((out != bytes).then_some(out))
+}
+
+fn strip_png(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let mut png = Png::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| e.to_string())?;
+    let before = png.chunks().len();
+    png.chunks_mut()
+        .retain(|c| !PNG_METADATA.contains(&c.kind()));
+    if png.chunks().len() == before {
+        return Ok(None);
+    }
+    Ok(Some(png.encoder().bytes().to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXIF_JPEG: &[u8] = include_bytes!("../tests/corpus/jpg/exif-xmp-metadata.jpg");
+    const PORTRAIT: &[u8] = include_bytes!("../tests/corpus/jpg/portrait_2.jpg");
+    const PROGRESSIVE: &[u8] = include_bytes!("../tests/corpus/jpg/progressive/cat.jpg");
+
+    fn pixels(bytes: &[u8]) -> Vec<u8> {
+        image::load_from_memory(bytes)
+            .expect("decode")
+            .into_rgb8()
+            .into_raw()
+    }
+
+    fn contains(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn jpeg_loses_exif_and_xmp_but_not_pixels() {
+        assert!(contains(EXIF_JPEG, b"http://ns.adobe.com/xap/1.0/"));
+        let out = strip(EXIF_JPEG).expect("strip").expect("changed");
+        assert!(!contains(&out, b"http://ns.adobe.com/xap/1.0/"), "XMP gone");
+        assert!(out.len() < EXIF_JPEG.len());
+        assert_eq!(pixels(&out), pixels(EXIF_JPEG), "pixels untouched");
+    }
+
+    #[test]
+    fn orientation_survives() {
+        let tiff = |b: &[u8]| {
+            Jpeg::from_bytes(Bytes::copy_from_slice(b))
+                .expect("jpeg")
+                .segments()
+                .iter()
+                .find_map(|s| s.contents().strip_prefix(b"Exif\0\0").and_then(orientation))
+        };
+        let before = tiff(PORTRAIT).expect("the corpus file is rotated");
+        let out = strip(PORTRAIT)
+            .expect("strip")
+            .unwrap_or_else(|| PORTRAIT.to_vec());
+        assert_eq!(tiff(&out), Some(before));
+        assert_eq!(pixels(&out), pixels(PORTRAIT));
+    }
+
+    #[test]
+    fn trailing_data_is_cut_and_progressive_scans_kept() {
+        let mut with_tail = PROGRESSIVE.to_vec();
+        with_tail.extend_from_slice(b"\xFF\xD8second image with GPS\xFF\xD9");
+        let out = strip(&with_tail).expect("strip").expect("changed");
+        assert!(!contains(&out, b"second image with GPS"));
+        assert_eq!(pixels(&out), pixels(PROGRESSIVE));
+    }
+
+    #[test]
+    fn png_text_chunks_go() {
+        let img = image::RgbImage::from_pixel(4, 4, image::Rgb([9, 9, 9]));
+        let mut png = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut png, image::ImageFormat::Png)
+            .expect("png");
+        let mut parsed = Png::from_bytes(Bytes::from(png.into_inner())).expect("png");
+        let at = parsed.chunks().len() - 1;
+        parsed.chunks_mut().insert(
+            at,
+            img_parts::png::PngChunk::new(*b"tEXt", Bytes::from_static(b"GPS\x0052.1,4.3")),
+        );
+        let with_text = parsed.encoder().bytes().to_vec();
+        let out = strip(&with_text).expect("strip").expect("changed");
+        assert!(!contains(&out, b"52.1,4.3"));
+        assert_eq!(pixels(&out), pixels(&with_text));
+        assert_eq!(strip(&out).expect("strip"), None, "nothing left to strip");
+    }
+}
