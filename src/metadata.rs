@@ -36,8 +36,8 @@ fn keep_jpeg_segment(segment: &JpegSegment) -> bool {
     }
 }
 
-/// EXIF orientation (1-8) from an APP1 segment's TIFF data.
-fn orientation(tiff: &[u8]) -> Option<u16> {
+/// EXIF orientation (2-8; `None` for upright or unknown) from an APP1 segment's TIFF data.
+pub fn exif_orientation(tiff: &[u8]) -> Option<u16> {
     let exif = exif::Reader::new().read_raw(tiff.to_vec()).ok()?;
     let field = exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
     match field.value.get_uint(0)? {
@@ -103,7 +103,11 @@ fn strip_jpeg(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
         .segments()
         .iter()
         .filter(|s| s.marker() == markers::APP1)
-        .find_map(|s| s.contents().strip_prefix(b"Exif\0\0").and_then(orientation));
+        .find_map(|s| {
+            s.contents()
+                .strip_prefix(b"Exif\0\0")
+                .and_then(exif_orientation)
+        });
     jpeg.segments_mut().retain(keep_jpeg_segment);
     if let Some(value) = orientation {
         // After JFIF when present, so JFIF stays first as its spec wants.
@@ -167,7 +171,11 @@ mod tests {
                 .expect("jpeg")
                 .segments()
                 .iter()
-                .find_map(|s| s.contents().strip_prefix(b"Exif\0\0").and_then(orientation))
+                .find_map(|s| {
+                    s.contents()
+                        .strip_prefix(b"Exif\0\0")
+                        .and_then(exif_orientation)
+                })
         };
         let before = tiff(PORTRAIT).expect("the corpus file is rotated");
         let out = strip(PORTRAIT)

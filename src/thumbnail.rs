@@ -142,13 +142,16 @@ impl Work {
     }
 
     fn still(&mut self, bytes: &[u8], info: ImageInfo) -> Result<Renditions, ThumbError> {
-        let mut reader =
-            image::ImageReader::with_format(Cursor::new(bytes), image_format(info.format));
-        reader.limits(self.image_limits());
-        let mut decoder = reader.into_decoder().map_err(corrupt)?;
-        let orientation = decoder.orientation().map_err(corrupt)?;
-        let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
-        img.apply_orientation(orientation);
+        // JPEG: decode at 1/2, 1/4 or 1/8 scale in the DCT, just big enough for `.large`: most of
+        // the work of a big photo is never done. Files that decoder cannot read take the full path.
+        let fast = match info.format {
+            Format::Jpeg => decode_jpeg_scaled(bytes, fit_within(info.width, info.height, LARGE)),
+            _ => None,
+        };
+        let img = match fast {
+            Some(img) => img,
+            None => self.decode_full(bytes, info.format)?,
+        };
         self.check_time()?;
         let img = normalize(img, info.format);
         let [preview, large, avatar] = self.three(&img)?;
@@ -160,6 +163,16 @@ impl Work {
             large: encode_still(&large, info.format)?,
             avatar: encode_still(&avatar, info.format)?,
         })
+    }
+
+    fn decode_full(&self, bytes: &[u8], format: Format) -> Result<DynamicImage, ThumbError> {
+        let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format(format));
+        reader.limits(self.image_limits());
+        let mut decoder = reader.into_decoder().map_err(corrupt)?;
+        let orientation = decoder.orientation().map_err(corrupt)?;
+        let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+        img.apply_orientation(orientation);
+        Ok(img)
     }
 
     /// Resizes one frame into the three renditions: large from the full image, the crops from
@@ -239,6 +252,33 @@ impl Work {
     }
 }
 
+/// Decodes a JPEG scaled down in the DCT to at least `min` (width, height), upright.
+fn decode_jpeg_scaled(bytes: &[u8], min: (u32, u32)) -> Option<DynamicImage> {
+    use jpeg_decoder::PixelFormat;
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder.read_info().ok()?;
+    let clamp = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
+    let (w, h) = decoder.scale(clamp(min.0), clamp(min.1)).ok()?;
+    let pixels = decoder.decode().ok()?;
+    let info = decoder.info()?;
+    let (w, h) = (u32::from(w), u32::from(h));
+    let mut img = match info.pixel_format {
+        PixelFormat::RGB24 => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, pixels)?),
+        PixelFormat::L8 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, pixels)?),
+        // 16-bit and CMYK (Adobe's inverted or not) are rare: the full decoder knows them better.
+        PixelFormat::L16 | PixelFormat::CMYK32 => return None,
+    };
+    let orientation = decoder
+        .exif_data()
+        .and_then(crate::metadata::exif_orientation)
+        .map_or(image::metadata::Orientation::NoTransforms, |v| {
+            image::metadata::Orientation::from_exif(v as u8)
+                .unwrap_or(image::metadata::Orientation::NoTransforms)
+        });
+    img.apply_orientation(orientation);
+    Some(img)
+}
+
 /// Converts to the 8-bit layout the output format needs (JPEG has no alpha).
 fn normalize(img: DynamicImage, format: Format) -> DynamicImage {
     match (format, img) {
@@ -298,6 +338,37 @@ mod tests {
         let r = render(&png(1, 1), &Limits::default()).expect("tiny");
         assert_eq!(dims(&r.preview), (200, 200));
         assert_eq!(dims(&r.large), (1, 1));
+    }
+
+    #[test]
+    fn scaled_jpeg_decode_matches_the_full_one() {
+        let bytes = include_bytes!("../tests/corpus/jpg/portrait_2.jpg");
+        let info = probe::probe_bytes(bytes).expect("probe");
+        let work = Work {
+            resizer: Resizer::new(),
+            started: Instant::now(),
+            limits: Limits::default(),
+        };
+        let full = work.decode_full(bytes, Format::Jpeg).expect("full");
+        let fast = decode_jpeg_scaled(bytes, (info.width / 4, info.height / 4)).expect("fast path");
+        // Same orientation (upright), a quarter of the size or more.
+        assert_eq!(full.width() > full.height(), fast.width() > fast.height());
+        assert!(fast.width() >= full.width() / 4 && fast.width() < full.width());
+        let big = encode_jpeg(2400, 1600);
+        let fast = decode_jpeg_scaled(&big, (960, 640)).expect("fast path");
+        assert_eq!(
+            (fast.width(), fast.height()),
+            (1200, 800),
+            "1/2 scale is the smallest that fits"
+        );
+    }
+
+    fn encode_jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 1]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg)
+            .expect("jpeg");
+        out.into_inner()
     }
 
     #[test]
