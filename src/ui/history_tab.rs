@@ -62,7 +62,7 @@ pub fn history_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Ac
                         });
                     });
                     match entry.cdn_url() {
-                        Some(url) => super::links::links_ui(ui, ("h", index), &url, actions),
+                        Some(url) => super::links::links_ui(ui, &url, actions),
                         None => {
                             ui.label(&entry.url);
                         }

@@ -81,7 +81,7 @@ pub fn job_card_ui(
                                 .weak(),
                             );
                         }
-                        super::links::links_ui(ui, ("job", job.id.0), url, actions);
+                        super::links::links_ui(ui, url, actions);
                     }
                     JobState::Failed { reason } => {
                         ui.label(

@@ -6,37 +6,46 @@ use eframe::egui;
 use crate::app::Action;
 use crate::cdn_url::{CdnUrl, Snippet};
 
-pub fn links_ui(
-    ui: &mut egui::Ui,
-    id_salt: impl egui::AsIdSalt,
-    url: &CdnUrl,
-    actions: &mut Vec<Action>,
-) {
-    egui::Grid::new(id_salt)
-        .num_columns(3)
-        .spacing([8.0, 2.0])
-        .show(ui, |ui| {
-            for (label, u) in [
-                ("URL", url.original()),
-                ("Preview", url.preview()),
-                ("Large", url.large()),
-                ("Avatar", url.avatar()),
-            ] {
-                let text = u.to_string();
+/// Width kept for a row's Copy button.
+const BUTTON: f32 = 118.0;
+/// Width of a row's name.
+const NAME: f32 = 56.0;
+
+pub fn links_ui(ui: &mut egui::Ui, url: &CdnUrl, actions: &mut Vec<Action>) {
+    for (label, u) in [
+        ("URL", url.original()),
+        ("Preview", url.preview()),
+        ("Large", url.large()),
+        ("Avatar", url.avatar()),
+    ] {
+        let text = u.to_string();
+        ui.horizontal(|ui| {
+            let height = ui.spacing().interact_size.y;
+            let left = egui::Layout::left_to_right(egui::Align::Center);
+            ui.allocate_ui_with_layout(egui::vec2(NAME, height), left, |ui| {
+                ui.set_min_width(NAME);
                 ui.label(egui::RichText::new(label).weak());
+            });
+            let width = (ui.available_width() - BUTTON).max(120.0);
+            ui.allocate_ui_with_layout(egui::vec2(width, height), left, |ui| {
+                ui.set_min_width(width);
                 ui.add(egui::Label::new(egui::RichText::new(&text).monospace()).truncate());
-                if ui
-                    .button(format!("Copy {label}"))
-                    .on_hover_text(&text)
-                    .clicked()
-                {
-                    actions.push(Action::Copy(text));
-                }
-                ui.end_row();
+            });
+            if ui
+                .button(format!("Copy {label}"))
+                .on_hover_text(&text)
+                .clicked()
+            {
+                actions.push(Action::Copy(text.clone()));
             }
         });
+    }
     ui.horizontal(|ui| {
-        ui.label(egui::RichText::new("Copy as").weak());
+        let left = egui::Layout::left_to_right(egui::Align::Center);
+        ui.allocate_ui_with_layout(egui::vec2(NAME, ui.spacing().interact_size.y), left, |ui| {
+            ui.set_min_width(NAME);
+            ui.label(egui::RichText::new("Copy as").weak());
+        });
         for style in [Snippet::Markdown, Snippet::Html, Snippet::Bbcode] {
             if ui.small_button(style.label()).clicked() {
                 actions.push(Action::Copy(style.render(&url.to_string())));

@@ -47,7 +47,8 @@ done
 lines=$( [ -f "$history" ] && grep -c . "$history" || echo 0)
 originals=$(find "$work/data/data/service" -type f ! -name '*.preview' ! -name '*.large' ! -name '*.avatar' ! -name '*#*' | wc -l)
 sleep 1.5 # let the service thumbnails load into the window
-import -display "$display" -window root "$shot"
+wid=$(xdotool search --name "GroupMe Uploader" | head -1)
+import -display "$display" -window "$wid" "$shot"
 colors=$(identify -format '%k' "$shot")
 echo "history entries: $lines, stored originals: $originals, screenshot colours: $colors"
 [ "$lines" -ge 2 ] || { cat "$work/app.log"; echo "FAIL: expected 2 uploads in the history" >&2; exit 1; }
