@@ -292,10 +292,7 @@ impl Client {
                 (counted(stream, total, options, activity), total)
             }
             Payload::File { path, len } => {
-                let path = path.clone();
-                let stream = futures_util::stream::once(tokio::fs::File::open(path))
-                    .map_ok(|file| tokio_util::io::ReaderStream::with_capacity(file, CHUNK))
-                    .try_flatten();
+                let stream = file_chunks(path.clone());
                 (counted(stream, *len, options, activity), *len)
             }
         };
@@ -364,6 +361,50 @@ impl Client {
         }
         UploadError::Network(root_cause(e))
     }
+}
+
+/// Streams a file in [`CHUNK`]-sized pieces read by one dedicated thread (a tokio `File` would
+/// hop to the blocking pool for every read), at most a few chunks ahead of the connection.
+fn file_chunks(
+    path: PathBuf,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    use std::io::Read as _;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    std::thread::spawn(move || {
+        let mut file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) => {
+                tx.blocking_send(Err(e)).ok();
+                return;
+            }
+        };
+        loop {
+            let mut buf = bytes::BytesMut::zeroed(CHUNK);
+            let mut filled = 0;
+            while filled < CHUNK {
+                match file.read(&mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        tx.blocking_send(Err(e)).ok();
+                        return;
+                    }
+                }
+            }
+            if filled == 0 {
+                return;
+            }
+            buf.truncate(filled);
+            // The receiver is gone when the request was dropped (cancel, stall): stop reading.
+            if tx.blocking_send(Ok(buf.freeze())).is_err() {
+                return;
+            }
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
 }
 
 /// The innermost error's words ("connection refused", "connection reset by peer").
