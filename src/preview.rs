@@ -26,15 +26,42 @@ pub fn from_file(path: &Path, side: u32) -> Result<PreviewImage, String> {
     from_bytes(&bytes, side)
 }
 
-/// Decodes image bytes and fits them inside `side`x`side`. Blocking.
+/// Largest image (pixels) decoded for a preview; beyond it the card says so instead of using
+/// gigabytes of memory.
+pub const MAX_PREVIEW_PIXELS: u64 = 120_000_000;
+
+/// Decodes image bytes and fits them inside `side`x`side`. Blocking. A JPEG is decoded at 1/2,
+/// 1/4 or 1/8 scale in the DCT, so a 24-megapixel photo costs a fraction of a full decode.
 pub fn from_bytes(bytes: &[u8], side: u32) -> Result<PreviewImage, String> {
-    let reader = image::ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
-    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
-    let orientation = decoder.orientation().map_err(|e| e.to_string())?;
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
-    img.apply_orientation(orientation);
+    let info = crate::probe::probe_bytes(bytes).map_err(|e| e.to_string())?;
+    let pixels = u64::from(info.width) * u64::from(info.height);
+    if pixels > MAX_PREVIEW_PIXELS {
+        return Err(format!(
+            "too large to preview ({}x{})",
+            info.width, info.height
+        ));
+    }
+    let target = fit_within(info.width, info.height, side);
+    let scaled = match info.format {
+        crate::cdn_url::Format::Jpeg => crate::thumbnail::decode_jpeg_scaled(bytes, target),
+        _ => None,
+    };
+    let img = match scaled {
+        Some(img) => img,
+        None => {
+            let mut reader = image::ImageReader::new(Cursor::new(bytes))
+                .with_guessed_format()
+                .map_err(|e| e.to_string())?;
+            let mut limits = image::Limits::default();
+            limits.max_alloc = Some(MAX_PREVIEW_PIXELS * 4);
+            reader.limits(limits);
+            let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+            let orientation = decoder.orientation().map_err(|e| e.to_string())?;
+            let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+            img.apply_orientation(orientation);
+            img
+        }
+    };
     let img = DynamicImage::ImageRgba8(img.into_rgba8());
     let (w, h) = fit_within(img.width(), img.height(), side);
     let img = if (w, h) == (img.width(), img.height()) {

@@ -252,8 +252,9 @@ impl Work {
     }
 }
 
-/// Decodes a JPEG scaled down in the DCT to at least `min` (width, height), upright.
-fn decode_jpeg_scaled(bytes: &[u8], min: (u32, u32)) -> Option<DynamicImage> {
+/// Decodes a JPEG scaled down in the DCT to at least `min` (width, height), upright. `None`
+/// when this decoder cannot read the file (the full decoder then gets its turn).
+pub fn decode_jpeg_scaled(bytes: &[u8], min: (u32, u32)) -> Option<DynamicImage> {
     use jpeg_decoder::PixelFormat;
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
     decoder.read_info().ok()?;

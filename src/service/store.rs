@@ -12,10 +12,28 @@ use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 
 use crate::cdn_url::Variant;
 
+/// Bytes of renditions kept in memory. Pictures never change, so a cached copy is always right;
+/// hot thumbnails are then served without touching the disk or the bucket.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Weighs a cached rendition by its size.
+#[derive(Clone)]
+struct BySize;
+
+impl quick_cache::Weighter<String, Bytes> for BySize {
+    fn weight(&self, _key: &String, value: &Bytes) -> u64 {
+        value.len() as u64 + 64
+    }
+}
+
+type Cache = quick_cache::sync::Cache<String, Bytes, BySize>;
+
 /// Where pictures live.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<dyn ObjectStore>,
+    /// Recently read renditions (immutable, so never stale).
+    cache: Arc<Cache>,
     /// Shown in logs and errors.
     description: String,
 }
@@ -32,16 +50,24 @@ impl std::fmt::Debug for Store {
 pub struct StoreError(String);
 
 impl Store {
+    fn new(inner: Arc<dyn ObjectStore>, description: String) -> Store {
+        Store {
+            inner,
+            cache: Arc::new(Cache::with_weighter(4096, CACHE_BYTES, BySize)),
+            description,
+        }
+    }
+
     /// A store in a local directory, created if missing.
     pub fn local(dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)
             .map_err(|e| StoreError(e.to_string()))?;
-        Ok(Store {
-            inner: Arc::new(fs),
-            description: format!("directory {}", dir.display()),
-        })
+        Ok(Store::new(
+            Arc::new(fs),
+            format!("directory {}", dir.display()),
+        ))
     }
 
     /// `file:DIR`, a plain directory path, or `s3://BUCKET` (endpoint, region and credentials
@@ -53,10 +79,7 @@ impl Store {
                 .with_bucket_name(bucket)
                 .build()
                 .map_err(|e| StoreError(e.to_string()))?;
-            return Ok(Store {
-                inner: Arc::new(s3),
-                description: format!("bucket s3://{bucket}"),
-            });
+            return Ok(Store::new(Arc::new(s3), format!("bucket s3://{bucket}")));
         }
         let dir = spec.strip_prefix("file:").unwrap_or(spec);
         Store::local(&PathBuf::from(dir))
@@ -114,12 +137,16 @@ impl Store {
         id: &str,
         variant: Variant,
     ) -> Result<Option<Bytes>, StoreError> {
-        match self.inner.get(&Self::key(name, id, variant)).await {
-            Ok(found) => found
-                .bytes()
-                .await
-                .map(Some)
-                .map_err(|e| StoreError(e.to_string())),
+        let key = Self::key(name, id, variant);
+        if let Some(hit) = self.cache.get(key.as_ref()) {
+            return Ok(Some(hit));
+        }
+        match self.inner.get(&key).await {
+            Ok(found) => {
+                let bytes = found.bytes().await.map_err(|e| StoreError(e.to_string()))?;
+                self.cache.insert(key.to_string(), bytes.clone());
+                Ok(Some(bytes))
+            }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(StoreError(e.to_string())),
         }
