@@ -57,6 +57,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let mut tokens: Vec<Token> = args.tokens.iter().cloned().filter_map(Token::new).collect();
     if let Ok(env) = std::env::var("GM_SERVICE_TOKENS") {
