@@ -67,14 +67,7 @@ async fn start_local(dirs: &Dirs, token: Token) -> Result<RunningService, String
 
 /// Opens the window and runs until it closes.
 pub fn run(args: GuiArgs) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init()
-        .ok();
+    crate::cli::init_logging("warn");
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -1,11 +1,10 @@
 //! Local previews for the queue (pure, no egui): decode an image off the UI thread, upright, and
 //! downscale it to a thumbnail small enough to upload as a texture at once.
 
-use std::io::Cursor;
 use std::path::Path;
 
 use fast_image_resize::{ResizeOptions, Resizer};
-use image::{DynamicImage, ImageDecoder as _};
+use image::DynamicImage;
 
 use crate::geometry::fit_within;
 
@@ -49,17 +48,10 @@ pub fn from_bytes(bytes: &[u8], side: u32) -> Result<PreviewImage, String> {
     let img = match scaled {
         Some(img) => img,
         None => {
-            let mut reader = image::ImageReader::new(Cursor::new(bytes))
-                .with_guessed_format()
-                .map_err(|e| e.to_string())?;
             let mut limits = image::Limits::default();
             limits.max_alloc = Some(MAX_PREVIEW_PIXELS * 4);
-            reader.limits(limits);
-            let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
-            let orientation = decoder.orientation().map_err(|e| e.to_string())?;
-            let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
-            img.apply_orientation(orientation);
-            img
+            crate::thumbnail::decode_upright(bytes, Some(info.format), limits)
+                .map_err(|e| e.to_string())?
         }
     };
     let img = DynamicImage::ImageRgba8(img.into_rgba8());
@@ -87,7 +79,7 @@ mod tests {
     #[test]
     fn fits_and_keeps_aspect() {
         let img = image::RgbImage::from_pixel(1000, 500, image::Rgb([1, 2, 3]));
-        let mut bytes = Cursor::new(Vec::new());
+        let mut bytes = std::io::Cursor::new(Vec::new());
         img.write_to(&mut bytes, image::ImageFormat::Png)
             .expect("png");
         let p = from_bytes(bytes.get_ref(), 256).expect("preview");

@@ -166,13 +166,7 @@ impl Work {
     }
 
     fn decode_full(&self, bytes: &[u8], format: Format) -> Result<DynamicImage, ThumbError> {
-        let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format(format));
-        reader.limits(self.image_limits());
-        let mut decoder = reader.into_decoder().map_err(corrupt)?;
-        let orientation = decoder.orientation().map_err(corrupt)?;
-        let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
-        img.apply_orientation(orientation);
-        Ok(img)
+        decode_upright(bytes, Some(format), self.image_limits()).map_err(corrupt)
     }
 
     /// Resizes one frame into the three renditions: large from the full image, the crops from
@@ -250,6 +244,25 @@ impl Work {
             avatar,
         })
     }
+}
+
+/// Decodes a whole image (the first frame of an animation) within `limits`, EXIF orientation
+/// applied; the format is sniffed when not given.
+pub fn decode_upright(
+    bytes: &[u8],
+    format: Option<Format>,
+    limits: image::Limits,
+) -> Result<DynamicImage, image::ImageError> {
+    let mut reader = match format {
+        Some(f) => image::ImageReader::with_format(Cursor::new(bytes), image_format(f)),
+        None => image::ImageReader::new(Cursor::new(bytes)).with_guessed_format()?,
+    };
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder()?;
+    let orientation = decoder.orientation()?;
+    let mut img = DynamicImage::from_decoder(decoder)?;
+    img.apply_orientation(orientation);
+    Ok(img)
 }
 
 /// Decodes a JPEG scaled down in the DCT to at least `min` (width, height), upright. `None`

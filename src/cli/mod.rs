@@ -29,6 +29,19 @@ pub enum Command {
     Gui(crate::gui::GuiArgs),
 }
 
+/// Logs to stderr at `default` level unless `RUST_LOG` says otherwise; colours only on a terminal.
+pub fn init_logging(default: &str) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default.into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init()
+        .ok();
+}
+
 /// Exit code for usage errors, as clap uses.
 pub const USAGE_ERROR: u8 = 2;
 

@@ -52,13 +52,7 @@ pub fn generate_token() -> Token {
 
 /// Runs `serve` until Ctrl+C.
 pub async fn run(args: ServeArgs) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    crate::cli::init_logging("info");
     let mut tokens: Vec<Token> = args.tokens.iter().cloned().filter_map(Token::new).collect();
     if let Ok(env) = std::env::var("GM_SERVICE_TOKENS") {
         tokens.extend(env.split(',').filter_map(Token::new));

@@ -54,4 +54,4 @@ echo "history entries: $lines, stored originals: $originals, screenshot colours:
 [ "$lines" -ge 2 ] || { cat "$work/app.log"; echo "FAIL: expected 2 uploads in the history" >&2; exit 1; }
 [ "$originals" -ge 2 ] || { echo "FAIL: expected 2 pictures in the embedded service" >&2; exit 1; }
 [ "$colors" -ge 50 ] || { echo "FAIL: the window looks blank ($colors colours)" >&2; exit 1; }
-echo "xvfb smoke: 1 passed, 0 failed"
+echo "xvfb: 1 passed, 0 failed"
