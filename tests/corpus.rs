@@ -68,16 +68,37 @@ async fn every_corpus_file_works_or_is_refused_clearly() {
         match status {
             200 => {
                 accepted += 1;
-                assert!(preview.is_ok(), "{name}: the service took it, the preview must too: {preview:?}");
-                let url = CdnUrl::parse(json["payload"]["url"].as_str().expect("url")).expect("cdn");
+                assert!(
+                    preview.is_ok(),
+                    "{name}: the service took it, the preview must too: {preview:?}"
+                );
+                let url =
+                    CdnUrl::parse(json["payload"]["url"].as_str().expect("url")).expect("cdn");
                 let get = |u: CdnUrl| {
                     let http = http.clone();
-                    async move { http.get(u.to_string()).send().await.expect("get").bytes().await.expect("body") }
+                    async move {
+                        http.get(u.to_string())
+                            .send()
+                            .await
+                            .expect("get")
+                            .bytes()
+                            .await
+                            .expect("body")
+                    }
                 };
-                assert_eq!(get(url.clone()).await.as_ref(), bytes.as_slice(), "{name}: original");
-                for (u, side) in [(url.preview(), Some(200)), (url.avatar(), Some(60)), (url.large(), None)] {
+                assert_eq!(
+                    get(url.clone()).await.as_ref(),
+                    bytes.as_slice(),
+                    "{name}: original"
+                );
+                for (u, side) in [
+                    (url.preview(), Some(200)),
+                    (url.avatar(), Some(60)),
+                    (url.large(), None),
+                ] {
                     let thumb = get(u).await;
-                    let img = image::load_from_memory(&thumb).unwrap_or_else(|e| panic!("{name}: thumbnail decodes: {e}"));
+                    let img = image::load_from_memory(&thumb)
+                        .unwrap_or_else(|e| panic!("{name}: thumbnail decodes: {e}"));
                     match side {
                         Some(s) => assert_eq!((img.width(), img.height()), (s, s), "{name}"),
                         None => assert!(img.width() <= 960 && img.height() <= 960, "{name}"),
@@ -85,7 +106,10 @@ async fn every_corpus_file_works_or_is_refused_clearly() {
                 }
             }
             400 | 413 | 422 => {
-                let message = json["meta"]["errors"][0].as_str().unwrap_or_default().to_owned();
+                let message = json["meta"]["errors"][0]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
                 assert!(!message.is_empty(), "{name}: a refusal says why");
                 assert_eq!(json["meta"]["code"], status);
                 refused.push(format!("{name}: {status} {message}"));
@@ -93,8 +117,19 @@ async fn every_corpus_file_works_or_is_refused_clearly() {
             other => panic!("{name}: unexpected status {other}: {json}"),
         }
     }
-    let health = http.get(format!("{}/health", svc.url())).send().await.expect("health");
+    let health = http
+        .get(format!("{}/health", svc.url()))
+        .send()
+        .await
+        .expect("health");
     assert_eq!(health.status(), 200, "the service stays up");
-    println!("{accepted} accepted, {} refused:\n{}", refused.len(), refused.join("\n"));
-    assert!(accepted >= 40, "most of the conformance corpus is valid: {accepted}");
+    println!(
+        "{accepted} accepted, {} refused:\n{}",
+        refused.len(),
+        refused.join("\n")
+    );
+    assert!(
+        accepted >= 40,
+        "most of the conformance corpus is valid: {accepted}"
+    );
 }

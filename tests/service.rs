@@ -457,3 +457,50 @@ mod mirror {
         }
     }
 }
+
+#[tokio::test]
+async fn over_the_processing_limit_is_a_clean_503() {
+    let svc = start_service_with(|c| {
+        c.max_concurrent = 1;
+        c.max_waiting = 0;
+    })
+    .await;
+    // Different bytes each (no dedup), big enough to keep the one slot busy for a while.
+    let bodies: Vec<Vec<u8>> = (0..6u32).map(|i| common::jpeg(2400 + i, 1800)).collect();
+    let base = svc.url();
+    let answers = futures_util::future::join_all(bodies.into_iter().map(|b| {
+        let base = base.clone();
+        async move {
+            let resp = http()
+                .post(format!("{base}/pictures"))
+                .header("X-Access-Token", TOKEN)
+                .body(b)
+                .send()
+                .await
+                .expect("send");
+            let retry = resp.headers().get("retry-after").cloned();
+            let status = resp.status().as_u16();
+            let json: serde_json::Value = resp.json().await.expect("json");
+            (status, retry, json)
+        }
+    }))
+    .await;
+    let ok: Vec<_> = answers.iter().filter(|a| a.0 == 200).collect();
+    let busy: Vec<_> = answers.iter().filter(|a| a.0 == 503).collect();
+    assert_eq!(ok.len() + busy.len(), 6, "only 200 or 503: {answers:?}");
+    assert!(!ok.is_empty() && !busy.is_empty(), "{answers:?}");
+    for (_, retry, json) in busy {
+        assert_eq!(
+            retry.as_ref().map(|v| v.to_str().expect("ascii")),
+            Some("1")
+        );
+        assert_eq!(
+            error_text(json),
+            "the service is busy; try again in a moment"
+        );
+    }
+    for (_, _, json) in ok {
+        let url = json["payload"]["url"].as_str().expect("url");
+        assert_eq!(get_bytes(url).await.0, 200);
+    }
+}

@@ -142,8 +142,9 @@ struct Worker {
     strip_metadata: bool,
     cancels: HashMap<JobId, CancellationToken>,
     /// (endpoint, content id) → URL of what history already holds.
-    known: Arc<Mutex<HashMap<(String, String), String>>>,
-    history: Arc<Mutex<History>>,
+    known: Arc<Mutex<KnownIndex>>,
+    /// The history writer thread: it applies changes one by one, in the UI's order.
+    history: std::sync::mpsc::Sender<HistoryOp>,
     settings_path: PathBuf,
     token_store: TokenStore,
     picker: Arc<dyn FilePicker>,
@@ -154,12 +155,17 @@ struct Worker {
 pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHandle {
     let (cmd_tx, cmd_rx) = unbounded_channel();
     let (ev_tx, ev_rx) = std::sync::mpsc::channel();
-    let known = setup
-        .history
-        .entries()
-        .iter()
-        .filter_map(|e| Some(((e.endpoint.clone(), e.hash.clone()?), e.url.clone())))
-        .collect();
+    let outbox = Outbox {
+        events: ev_tx.clone(),
+        repaint: setup.repaint.clone(),
+    };
+    let known = Arc::new(Mutex::new(index(&setup.history)));
+    let (history_tx, history_rx) = std::sync::mpsc::channel();
+    {
+        let known = known.clone();
+        let history = setup.history;
+        std::thread::spawn(move || history_writer(history, &history_rx, &known, &outbox));
+    }
     let worker = Worker {
         events: ev_tx,
         repaint: setup.repaint,
@@ -168,8 +174,8 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         endpoint: String::new(),
         strip_metadata: true,
         cancels: HashMap::new(),
-        known: Arc::new(Mutex::new(known)),
-        history: Arc::new(Mutex::new(setup.history)),
+        known,
+        history: history_tx,
         settings_path: setup.settings_path,
         token_store: setup.token_store,
         picker: setup.picker,
@@ -333,32 +339,11 @@ impl Worker {
     }
 
     fn history_op(&mut self, op: HistoryOp) {
-        if let HistoryOp::Add(entry) = &op
-            && let (Some(hash), Ok(mut known)) = (&entry.hash, self.known.lock())
-        {
-            known.insert((entry.endpoint.clone(), hash.clone()), entry.url.clone());
+        if self.history.send(op).is_err() {
+            self.outbox().send(Event::Notice(
+                "the history writer stopped; changes are not saved".into(),
+            ));
         }
-        if matches!(op, HistoryOp::Clear)
-            && let Ok(mut known) = self.known.lock()
-        {
-            known.clear();
-        }
-        let history = self.history.clone();
-        let out = self.outbox();
-        // One writer at a time, in order: a blocking task holding the lock.
-        tokio::task::spawn_blocking(move || {
-            let Ok(mut h) = history.lock() else {
-                return;
-            };
-            let result = match op {
-                HistoryOp::Add(e) => h.add(e),
-                HistoryOp::Remove(i) => h.remove(i),
-                HistoryOp::Clear => h.clear(),
-            };
-            if let Err(e) = result {
-                out.send(Event::Notice(format!("could not write the history: {e}")));
-            }
-        });
     }
 
     fn start(&mut self, job: JobId, source: Source) {
@@ -385,11 +370,45 @@ impl Worker {
     }
 }
 
+/// (endpoint, content id) → URL, for "already uploaded".
+type KnownIndex = HashMap<(String, String), String>;
+
+fn index(history: &History) -> KnownIndex {
+    history
+        .entries()
+        .iter()
+        .filter_map(|e| Some(((e.endpoint.clone(), e.hash.clone()?), e.url.clone())))
+        .collect()
+}
+
+/// Owns the history file: applies each change in order, then refreshes the duplicate index so a
+/// removed entry is not offered again.
+fn history_writer(
+    mut history: History,
+    ops: &std::sync::mpsc::Receiver<HistoryOp>,
+    known: &Mutex<KnownIndex>,
+    out: &Outbox,
+) {
+    for op in ops {
+        let result = match op {
+            HistoryOp::Add(e) => history.add(e),
+            HistoryOp::Remove(i) => history.remove(i),
+            HistoryOp::Clear => history.clear(),
+        };
+        if let Err(e) = result {
+            out.send(Event::Notice(format!("could not write the history: {e}")));
+        }
+        if let Ok(mut k) = known.lock() {
+            *k = index(&history);
+        }
+    }
+}
+
 /// What a job needs to know besides its source.
 struct JobSetup {
     endpoint: String,
     strip_metadata: bool,
-    known: Arc<Mutex<HashMap<(String, String), String>>>,
+    known: Arc<Mutex<KnownIndex>>,
 }
 
 /// Hashes, checks history for the same bytes, strips metadata, then uploads; returns the final

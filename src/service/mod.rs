@@ -352,8 +352,12 @@ fn storage_failed(e: store::StoreError) -> ApiError {
     )
 }
 
-/// A processing slot, or 503 when too many uploads already wait.
+/// A processing slot: at once when one is free, else after waiting in line, or 503 when
+/// `max_waiting` uploads already wait.
 async fn acquire_slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    if let Ok(permit) = state.slots.clone().try_acquire_owned() {
+        return Ok(permit);
+    }
     let waiting = state.waiting.fetch_add(1, Ordering::SeqCst);
     let result = if waiting >= state.config.max_waiting {
         Err(ApiError {
