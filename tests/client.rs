@@ -284,3 +284,55 @@ async fn local_probe_refuses_before_sending() {
     );
     assert!(server.requests().is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn a_slow_but_moving_answer_is_not_a_stall() {
+    // 1 s stall timeout; the answer takes about 2 s but a byte moves every 10 ms.
+    let body = OK.to_owned();
+    let server = Scripted::start(vec![Reply::Drip(body, 10)]).await;
+    client(&server.url())
+        .upload_bytes(common::png(5, 5), &Options::default())
+        .await
+        .expect("slow is fine while bytes move");
+}
+
+#[tokio::test]
+async fn redirects_huge_answers_and_bursts() {
+    let server = Scripted::start(vec![Reply::Answer(
+        302,
+        vec![("Location", "/pictures".into())],
+        String::new(),
+    )])
+    .await;
+    let err = client(&server.url())
+        .upload_bytes(common::png(5, 5), &Options::default())
+        .await
+        .expect_err("redirect");
+    assert!(matches!(err, UploadError::UnexpectedStatus { status: 302, .. }), "{err:?}");
+    assert_eq!(server.requests().len(), 1, "not followed");
+
+    let huge = format!("{{\"payload\":{{\"url\":\"{}\"}}}}", "a".repeat(2 * 1024 * 1024));
+    let server = Scripted::start(vec![Reply::json(200, &huge)]).await;
+    let err = client(&server.url())
+        .upload_bytes(common::png(5, 5), &Options::default())
+        .await
+        .expect_err("huge");
+    assert!(matches!(&err, UploadError::MalformedAnswer(m) if m.contains("over 1024 KiB")), "{err:?}");
+
+    let server = Scripted::start(vec![
+        Reply::json(500, "{}"),
+        Reply::json(502, "{}"),
+        Reply::json(503, "{}"),
+        Reply::json(200, OK),
+    ])
+    .await;
+    let mut cfg = ClientConfig::new(&server.url(), token()).expect("config");
+    cfg.backoff_base = Duration::from_millis(10);
+    cfg.max_attempts = 4;
+    Client::new(cfg)
+        .expect("client")
+        .upload_bytes(common::png(5, 5), &Options::default())
+        .await
+        .expect("the fourth attempt succeeds");
+    assert_eq!(server.requests().len(), 4);
+}

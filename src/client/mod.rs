@@ -153,6 +153,9 @@ impl Client {
         token_header.set_sensitive(true);
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
+            // The API never redirects, and a streamed body cannot be sent twice: a 3xx is an
+            // answer to report, not to follow.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("groupme-uploader/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| UploadError::Network(e.to_string()))?;

@@ -150,6 +150,8 @@ pub enum Reply {
     StallMidBody,
     /// Read the headers, then reset the connection.
     Reset,
+    /// Read the whole request, then answer 200 with `body` one byte every `ms` milliseconds.
+    Drip(String, u64),
 }
 
 impl Reply {
@@ -260,6 +262,31 @@ async fn handle(mut stream: TcpStream, reply: Reply, recorded: Arc<Mutex<Vec<Rec
             request.body = body;
             recorded.lock().expect("lock").push(request);
             tokio::time::sleep(Duration::from_secs(600)).await;
+        }
+        Reply::Drip(text, ms) => {
+            let mut chunk = vec![0u8; 64 * 1024];
+            while body.len() < len {
+                match stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => body.extend_from_slice(&chunk[..n]),
+                }
+            }
+            request.body = body;
+            recorded.lock().expect("lock").push(request);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+                text.len()
+            );
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            for byte in text.bytes() {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                if stream.write_all(&[byte]).await.is_err() {
+                    return;
+                }
+            }
+            stream.shutdown().await.ok();
         }
         Reply::Answer(status, headers, text) => {
             let mut chunk = vec![0u8; 64 * 1024];
