@@ -308,16 +308,25 @@ async fn redirects_huge_answers_and_bursts() {
         .upload_bytes(common::png(5, 5), &Options::default())
         .await
         .expect_err("redirect");
-    assert!(matches!(err, UploadError::UnexpectedStatus { status: 302, .. }), "{err:?}");
+    assert!(
+        matches!(err, UploadError::UnexpectedStatus { status: 302, .. }),
+        "{err:?}"
+    );
     assert_eq!(server.requests().len(), 1, "not followed");
 
-    let huge = format!("{{\"payload\":{{\"url\":\"{}\"}}}}", "a".repeat(2 * 1024 * 1024));
+    let huge = format!(
+        "{{\"payload\":{{\"url\":\"{}\"}}}}",
+        "a".repeat(2 * 1024 * 1024)
+    );
     let server = Scripted::start(vec![Reply::json(200, &huge)]).await;
     let err = client(&server.url())
         .upload_bytes(common::png(5, 5), &Options::default())
         .await
         .expect_err("huge");
-    assert!(matches!(&err, UploadError::MalformedAnswer(m) if m.contains("over 1024 KiB")), "{err:?}");
+    assert!(
+        matches!(&err, UploadError::MalformedAnswer(m) if m.contains("over 1024 KiB")),
+        "{err:?}"
+    );
 
     let server = Scripted::start(vec![
         Reply::json(500, "{}"),

@@ -1,0 +1,227 @@
+//! The service under faults and load (127.0.0.1 only): clients that vanish mid-upload, storage
+//! that fails, a SIGKILL during a burst, and 200 concurrent uploads.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TOKEN;
+use tokio::io::AsyncWriteExt as _;
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().expect("http")
+}
+
+async fn post(base: &str, body: Vec<u8>) -> Result<(u16, serde_json::Value), reqwest::Error> {
+    let resp = http()
+        .post(format!("{base}/pictures"))
+        .header("X-Access-Token", TOKEN)
+        .header("Content-Type", "image/jpeg")
+        .body(body)
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.json().await.unwrap_or_default()))
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_mid_upload_leaves_nothing() {
+    let svc = common::start_service().await;
+    let png = common::png(400, 400);
+    let mut stream = tokio::net::TcpStream::connect(svc.running.addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /pictures HTTP/1.1\r\nHost: x\r\nX-Access-Token: {TOKEN}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+        png.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(&png[..png.len() / 3]).await.expect("part");
+    drop(stream);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        files_under(svc.dir.path()).is_empty(),
+        "{:?}",
+        files_under(svc.dir.path())
+    );
+    let (status, _) = post(&svc.url(), common::png(8, 8)).await.expect("still up");
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_failing_store_answers_500_and_writes_nothing_half() {
+    let svc = common::start_service().await;
+    // A file where the pictures directory must go: every write fails.
+    let blocker = svc.dir.path().join("pictures");
+    std::fs::write(&blocker, "in the way").expect("blocker");
+    let (status, json) = post(&svc.url(), common::png(30, 30)).await.expect("answer");
+    assert_eq!(status, 500, "{json}");
+    assert_eq!(json["meta"]["errors"][0], "storage failed; try again");
+    assert_eq!(files_under(svc.dir.path()), vec![blocker.clone()]);
+    std::fs::remove_file(&blocker).expect("unblock");
+    let (status, json) = post(&svc.url(), common::png(30, 30)).await.expect("answer");
+    assert_eq!(status, 200, "works again once storage does: {json}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn spawn_serve(port: u16, data: &Path) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_groupme-uploader"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--token",
+            TOKEN,
+        ])
+        .arg("--data")
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+#[tokio::test]
+async fn sigkill_during_a_burst_keeps_every_acknowledged_picture() {
+    let data = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let mut serve = spawn_serve(port, data.path());
+    let base = format!("http://127.0.0.1:{port}");
+    let bodies: Vec<Vec<u8>> = (0..24u32).map(|i| common::jpeg(900 + i * 7, 700)).collect();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for body in bodies {
+        let (tx, base) = (tx.clone(), base.clone());
+        tokio::spawn(async move {
+            if let Ok((200, json)) = post(&base, body.clone()).await {
+                tx.send((
+                    json["payload"]["url"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    body,
+                ))
+                .ok();
+            }
+        });
+    }
+    drop(tx);
+    let mut acknowledged = Vec::new();
+    while let Some(ack) = rx.recv().await {
+        acknowledged.push(ack);
+        if acknowledged.len() == 4 {
+            serve.kill().expect("SIGKILL");
+            serve.wait().ok();
+        }
+    }
+    assert!(
+        acknowledged.len() >= 4,
+        "some were acknowledged before the kill"
+    );
+    let mut serve = spawn_serve(port, data.path());
+    for (url, body) in &acknowledged {
+        let served = http().get(url).send().await.expect("get");
+        assert_eq!(served.status(), 200, "{url}");
+        assert_eq!(
+            served.bytes().await.expect("body").as_ref(),
+            body.as_slice(),
+            "{url}"
+        );
+        for suffix in [".preview", ".large", ".avatar"] {
+            let thumb = http()
+                .get(format!("{url}{suffix}"))
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(thumb.status(), 200, "{url}{suffix}");
+        }
+    }
+    serve.kill().ok();
+    serve.wait().ok();
+}
+
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_uploads() {
+    let svc = common::start_service().await;
+    let bodies: Vec<Vec<u8>> = (0..200u32)
+        .map(|i| match i % 4 {
+            0 => common::jpeg(120 + i, 90),
+            1 => common::png_alpha(100 + i, 80),
+            2 => common::gif(40 + i % 50, 30, 2),
+            _ => common::webp(64 + i, 48),
+        })
+        .collect();
+    let base = svc.url();
+    let answers = futures_util::future::join_all(bodies.iter().cloned().map(|b| {
+        let base = base.clone();
+        async move { post(&base, b).await.expect("answered") }
+    }))
+    .await;
+    let mut ok = 0;
+    for ((status, json), body) in answers.iter().zip(&bodies) {
+        match status {
+            200 => {
+                ok += 1;
+                let url = json["payload"]["url"].as_str().expect("url");
+                let served = http()
+                    .get(url)
+                    .send()
+                    .await
+                    .expect("get")
+                    .bytes()
+                    .await
+                    .expect("body");
+                assert_eq!(served.as_ref(), body.as_slice(), "{url}");
+            }
+            503 => assert_eq!(json["meta"]["code"], 503),
+            other => panic!("unexpected {other}: {json}"),
+        }
+    }
+    assert!(ok >= 100, "most succeed: {ok}");
+    let hwm = vm_hwm_kib();
+    assert!(hwm < 1024 * 1024, "peak memory {hwm} KiB");
+    println!(
+        "{ok} of 200 succeeded, the rest got 503; peak RSS {} MiB",
+        hwm / 1024
+    );
+}
