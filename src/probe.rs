@@ -159,6 +159,11 @@ pub fn probe_reader<R: BufRead + Seek>(mut reader: R) -> Result<ImageInfo, Probe
         .and_then(|_| reader.rewind())
         .map_err(ProbeError::Read)?;
     let format = sniff(&head)?;
+    // PNG's size sits at a fixed place in IHDR; read it there, so a file that is only a header
+    // (a decompression bomb's usual shape) is judged by its size before anything else.
+    if format == Format::Png {
+        return png_ihdr(&head);
+    }
     let bad = |e: image::ImageError| ProbeError::BadHeader(format, e.to_string());
     let image_format = match format {
         Format::Jpeg => image::ImageFormat::Jpeg,
@@ -174,6 +179,26 @@ pub fn probe_reader<R: BufRead + Seek>(mut reader: R) -> Result<ImageInfo, Probe
     }
     Ok(ImageInfo {
         format,
+        width,
+        height,
+    })
+}
+
+fn png_ihdr(head: &[u8]) -> Result<ImageInfo, ProbeError> {
+    let bad = |why: &str| ProbeError::BadHeader(Format::Png, why.to_owned());
+    if head.len() < 24 {
+        return Err(bad("the file ends inside the header"));
+    }
+    if &head[12..16] != b"IHDR" {
+        return Err(bad("the first chunk is not IHDR"));
+    }
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    let (width, height) = (be(&head[16..20]), be(&head[20..24]));
+    if width == 0 || height == 0 {
+        return Err(ProbeError::ZeroSize(width, height));
+    }
+    Ok(ImageInfo {
+        format: Format::Png,
         width,
         height,
     })

@@ -22,6 +22,8 @@ pub struct Limits {
     pub max_pixels: u64,
     /// Largest width × height × frames accepted for an animation.
     pub max_animation_pixels: u64,
+    /// Most frames accepted in an animation (each costs three encodes, however small).
+    pub max_frames: u32,
     /// Most memory the decoder may allocate.
     pub max_alloc: u64,
     /// Wall time allowed per image; checked between frames and stages.
@@ -34,6 +36,7 @@ impl Default for Limits {
             max_dimension: 20_000,
             max_pixels: 120_000_000,
             max_animation_pixels: 400_000_000,
+            max_frames: 1000,
             max_alloc: 1024 * 1024 * 1024,
             max_time: Duration::from_secs(30),
         }
@@ -51,6 +54,8 @@ pub enum ThumbError {
     TooManyPixels { pixels: u64, limit: u64 },
     #[error("the animation is over its budget of {limit} pixels across all frames")]
     AnimationTooLarge { limit: u64 },
+    #[error("the animation has more than {limit} frames")]
+    TooManyFrames { limit: u32 },
     #[error("the image is corrupt or truncated: {0}")]
     Corrupt(String),
     #[error("processing took longer than {}s", .0.as_secs())]
@@ -217,6 +222,11 @@ impl Work {
             for frame in decoder.into_frames() {
                 let frame = frame.map_err(corrupt)?;
                 frames += 1;
+                if frames > self.limits.max_frames {
+                    return Err(ThumbError::TooManyFrames {
+                        limit: self.limits.max_frames,
+                    });
+                }
                 if u64::from(frames) * frame_pixels > self.limits.max_animation_pixels {
                     return Err(ThumbError::AnimationTooLarge {
                         limit: self.limits.max_animation_pixels,
