@@ -504,3 +504,86 @@ async fn over_the_processing_limit_is_a_clean_503() {
         assert_eq!(get_bytes(url).await.0, 200);
     }
 }
+
+mod ssrf {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A loopback origin that counts every request it receives.
+    async fn counting_origin() -> (u16, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let seen = hits.clone();
+        let png = common::png(10, 10);
+        let app = axum::Router::new().fallback(move || {
+            let (seen, png) = (seen.clone(), png.clone());
+            async move {
+                seen.fetch_add(1, Ordering::SeqCst);
+                png
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        (port, hits)
+    }
+
+    async fn mirror_status(svc: &TestService, remote: &str) -> (u16, String) {
+        let mut url = url::Url::parse(&format!("{}/pictures", svc.url())).expect("url");
+        url.query_pairs_mut().append_pair("url", remote);
+        let resp = http()
+            .post(url)
+            .header("X-Access-Token", TOKEN)
+            .send()
+            .await
+            .expect("send");
+        let status = resp.status().as_u16();
+        let json: serde_json::Value = resp.json().await.unwrap_or_default();
+        (status, error_text(&json))
+    }
+
+    #[tokio::test]
+    async fn every_loopback_trick_is_refused_and_nothing_reaches_the_target() {
+        let (port, hits) = counting_origin().await;
+        let svc = start_service_with(|c| c.policy.allow_private = false).await;
+        let long = format!("http://127.0.0.1:{port}/{}", "a".repeat(3000));
+        let cases = [
+            format!("http://127.0.0.1:{port}/x.png"),
+            format!("http://localhost:{port}/x.png"),
+            format!("http://127.0.0.2:{port}/x.png"),
+            format!("http://0.0.0.0:{port}/x.png"),
+            format!("http://[::1]:{port}/x.png"),
+            format!("http://[::ffff:127.0.0.1]:{port}/x.png"),
+            format!("http://2130706433:{port}/x.png"),
+            format!("http://0x7f000001:{port}/x.png"),
+            format!("http://0177.0.0.1:{port}/x.png"),
+            format!("http://127.1:{port}/x.png"),
+            format!("http://example.com@127.0.0.1:{port}/x.png"),
+            format!("http://127.0.0.1:{port}#@example.com/x.png"),
+            format!("file:///etc/passwd"),
+            format!("gopher://127.0.0.1:{port}/_x"),
+            format!("ftp://127.0.0.1:{port}/x.png"),
+            long,
+        ];
+        for case in &cases {
+            let (status, message) = mirror_status(&svc, case).await;
+            assert_eq!(status, 400, "{case}: {message}");
+            assert!(!message.is_empty(), "{case}");
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "no request reached the target");
+        // The same service with --allow-private-urls does fetch it: the refusals were the policy.
+        let open = start_service_with(|c| c.policy.allow_private = true).await;
+        let (status, message) = mirror_status(&open, &format!("http://127.0.0.1:{port}/x.png")).await;
+        assert_eq!(status, 200, "{message}");
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn odd_tokens_are_refused() {
+        let svc = start_service().await;
+        for token in ["", " ", &"x".repeat(8000), &format!("{TOKEN}x"), &TOKEN[1..]] {
+            let (status, json) = curl_post(&svc.url(), token, common::png(4, 4)).await;
+            assert_eq!(status, 401, "{} chars: {json}", token.len());
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The image probe: any bytes give a format and size, or an error; never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(info) = groupme_uploader::probe::probe_bytes(data) {
+        assert!(info.width > 0 && info.height > 0);
+    }
+});
