@@ -522,7 +522,9 @@ mod ssrf {
                 png
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let port = listener.local_addr().expect("addr").port();
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
         (port, hits)
@@ -570,10 +572,15 @@ mod ssrf {
             assert_eq!(status, 400, "{case}: {message}");
             assert!(!message.is_empty(), "{case}");
         }
-        assert_eq!(hits.load(Ordering::SeqCst), 0, "no request reached the target");
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            0,
+            "no request reached the target"
+        );
         // The same service with --allow-private-urls does fetch it: the refusals were the policy.
         let open = start_service_with(|c| c.policy.allow_private = true).await;
-        let (status, message) = mirror_status(&open, &format!("http://127.0.0.1:{port}/x.png")).await;
+        let (status, message) =
+            mirror_status(&open, &format!("http://127.0.0.1:{port}/x.png")).await;
         assert_eq!(status, 200, "{message}");
         assert_eq!(hits.load(Ordering::SeqCst), 1);
     }
@@ -581,9 +588,29 @@ mod ssrf {
     #[tokio::test]
     async fn odd_tokens_are_refused() {
         let svc = start_service().await;
-        for token in ["", " ", &"x".repeat(8000), &format!("{TOKEN}x"), &TOKEN[1..]] {
+        for token in [
+            "",
+            " ",
+            &"x".repeat(8000),
+            &format!("{TOKEN}x"),
+            &TOKEN[1..],
+        ] {
             let (status, json) = curl_post(&svc.url(), token, common::png(4, 4)).await;
             assert_eq!(status, 401, "{} chars: {json}", token.len());
         }
     }
+}
+
+#[tokio::test]
+async fn a_symlink_planted_in_the_data_directory_is_not_followed() {
+    let svc = start_service().await;
+    let secret = svc.dir.path().join("secret.txt");
+    std::fs::write(&secret, "private").expect("write");
+    let id = "0123456789abcdef0123456789abcdef";
+    let shard = svc.dir.path().join("pictures").join(&id[..2]);
+    std::fs::create_dir_all(&shard).expect("mkdir");
+    let name = format!("1x1.png.{id}");
+    std::os::unix::fs::symlink(&secret, shard.join(&name)).expect("symlink");
+    let (status, body, _) = get_bytes(&format!("{}/{name}", svc.url())).await;
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
 }

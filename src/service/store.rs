@@ -34,6 +34,8 @@ pub struct Store {
     inner: Arc<dyn ObjectStore>,
     /// Recently read renditions (immutable, so never stale).
     cache: Arc<Cache>,
+    /// The directory of a local store: reads refuse symlinks found there.
+    local_root: Option<PathBuf>,
     /// Shown in logs and errors.
     description: String,
 }
@@ -54,6 +56,7 @@ impl Store {
         Store {
             inner,
             cache: Arc::new(Cache::with_weighter(4096, CACHE_BYTES, BySize)),
+            local_root: None,
             description,
         }
     }
@@ -64,10 +67,9 @@ impl Store {
             .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)
             .map_err(|e| StoreError(e.to_string()))?;
-        Ok(Store::new(
-            Arc::new(fs),
-            format!("directory {}", dir.display()),
-        ))
+        let mut store = Store::new(Arc::new(fs), format!("directory {}", dir.display()));
+        store.local_root = Some(dir.to_owned());
+        Ok(store)
     }
 
     /// `file:DIR`, a plain directory path, or `s3://BUCKET` (endpoint, region and credentials
@@ -140,6 +142,14 @@ impl Store {
         let key = Self::key(name, id, variant);
         if let Some(hit) = self.cache.get(key.as_ref()) {
             return Ok(Some(hit));
+        }
+        // This service writes regular files only; a symlink was planted, and may point anywhere.
+        if let Some(root) = &self.local_root {
+            let path = root.join(key.as_ref());
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                tracing::warn!("refusing to serve a symlink: {}", path.display());
+                return Ok(None);
+            }
         }
         match self.inner.get(&key).await {
             Ok(found) => {
