@@ -382,3 +382,24 @@ fn metadata_is_removed_before_upload() {
     };
     assert_eq!(pixels(&served), pixels(&original), "pixels untouched");
 }
+
+#[test]
+fn a_damaged_history_still_opens_with_a_warning() {
+    let world = World::new();
+    let dirs = Dirs::under(world.root.path());
+    std::fs::create_dir_all(&dirs.data).expect("mkdir");
+    let good = r#"{"name":"kept.png","url":"http://127.0.0.1:1/1x1.png.0123456789abcdef0123456789abcdef","endpoint":"http://127.0.0.1:1","uploaded_at":1}"#;
+    // A crash cut the last write short.
+    std::fs::write(
+        dirs.history(),
+        format!("{good}\n{{\"name\":\"lost.png\",\"ur"),
+    )
+    .expect("write");
+    let (mut h, _) = world.app(vec![], vec![]);
+    h.run_steps(2);
+    assert_eq!(h.state().history.len(), 1);
+    h.get_by_label_contains("damaged history line(s) were skipped");
+    h.get_by_label("History (1)").click();
+    h.run_steps(2);
+    h.get_by_label("kept.png");
+}

@@ -127,6 +127,11 @@ fn cases() -> Vec<(String, Vec<u8>, Expect)> {
         ("BMP".into(), bmp_1x1(), Expect::Refused(400, "BMP")),
         ("1x1 PNG".into(), common::png(1, 1), Expect::Ok),
         (
+            "CMYK JPEG".into(),
+            std::fs::read("tests/corpus/jpg/cmyk.jpg").expect("corpus"),
+            Expect::Ok,
+        ),
+        (
             "GIF with 1200 frames".into(),
             common::gif(4, 4, 1200),
             Expect::Refused(422, "frames"),
