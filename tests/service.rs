@@ -562,7 +562,7 @@ mod ssrf {
             format!("http://127.1:{port}/x.png"),
             format!("http://example.com@127.0.0.1:{port}/x.png"),
             format!("http://127.0.0.1:{port}#@example.com/x.png"),
-            format!("file:///etc/passwd"),
+            "file:///etc/passwd".to_owned(),
             format!("gopher://127.0.0.1:{port}/_x"),
             format!("ftp://127.0.0.1:{port}/x.png"),
             long,
