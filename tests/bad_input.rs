@@ -3,11 +3,7 @@
 
 mod common;
 
-use common::{TOKEN, decoded_size};
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().expect("http")
-}
+use common::{TOKEN, crc32, decoded_size, http};
 
 /// What a case must give: the service's status and a word of its message.
 enum Expect {
@@ -15,21 +11,6 @@ enum Expect {
     Refused(u16, &'static str),
     /// Truncated files: a decoder may recover what is there, or refuse it.
     OkOrRefused,
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 /// A PNG that is only a signature, an IHDR declaring `w`x`h`, and IEND.

@@ -3,11 +3,12 @@
 
 mod common;
 
+use common::{TOKEN, free_port, http};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TOKEN;
 use tokio::io::AsyncWriteExt as _;
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -23,10 +24,6 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().expect("http")
 }
 
 async fn post(base: &str, body: Vec<u8>) -> Result<(u16, serde_json::Value), reqwest::Error> {
@@ -78,14 +75,6 @@ async fn a_failing_store_answers_500_and_writes_nothing_half() {
     std::fs::remove_file(&blocker).expect("unblock");
     let (status, json) = post(&svc.url(), common::png(30, 30)).await.expect("answer");
     assert_eq!(status, 200, "works again once storage does: {json}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn spawn_serve(port: u16, data: &Path) -> std::process::Child {

@@ -3,19 +3,13 @@
 
 mod common;
 
+use common::free_port;
+
 use std::io::Read as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "s3cr3t-T0KEN-do-not-print-8f2a";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
 
 #[test]
 fn no_output_of_a_full_session_contains_the_token() {

@@ -3,19 +3,18 @@
 
 mod common;
 
+use common::{
+    TOKEN, TestService, crc32, decoded_size, http, start_service, start_service_with, token,
+};
+
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{TOKEN, TestService, decoded_size, start_service, start_service_with, token};
 use groupme_uploader::cdn_url::{CdnUrl, Format};
 use groupme_uploader::client::{Client, ClientConfig, Options, UploadError};
 use groupme_uploader::service::{self, AppState, Store};
 use tower::ServiceExt as _;
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().expect("http")
-}
 
 /// POSTs like `curl -X POST -H "X-Access-Token: …" -H "Content-Type: image/jpeg" --data-binary @f`.
 async fn curl_post(base: &str, token: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
@@ -204,21 +203,6 @@ async fn refuses_bad_requests_with_specific_errors() {
     assert_eq!(resp.status(), 400);
     let j: serde_json::Value = resp.json().await.expect("json");
     assert!(error_text(&j).contains("multipart"));
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 /// A PNG header declaring `w`x`h` (the rest is junk): a decompression bomb's shape.

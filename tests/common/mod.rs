@@ -14,6 +14,36 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub const TOKEN: &str = "test-token-0123456789abcdef";
 
+/// An HTTP client that never uses a proxy from the environment (tests talk to 127.0.0.1 only).
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().expect("http")
+}
+
+/// A port free on 127.0.0.1 a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// PNG's chunk checksum, to write headers that are valid but hostile.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
 pub fn token() -> Token {
     Token::new(TOKEN).expect("token")
 }
