@@ -44,25 +44,34 @@ fn service_token(dirs: &Dirs) -> Token {
     token
 }
 
-/// Starts the local service on 127.0.0.1:8737, or on a free port when that one is taken.
-async fn start_local(dirs: &Dirs, token: Token) -> Result<RunningService, String> {
+/// Starts the local service on 127.0.0.1:8737, or on a free port when that one is taken (then
+/// with a warning: that run's URLs stop working once it closes).
+async fn start_local(
+    dirs: &Dirs,
+    token: Token,
+) -> Result<(RunningService, Option<String>), String> {
     let store = Store::local(&dirs.service()).map_err(|e| e.to_string())?;
     let fixed = SocketAddr::from(([127, 0, 0, 1], LOCAL_PORT));
-    let listener = match tokio::net::TcpListener::bind(fixed).await {
-        Ok(l) => l,
+    let (listener, warning) = match tokio::net::TcpListener::bind(fixed).await {
+        Ok(l) => (l, None),
         Err(e) => {
             tracing::warn!(
                 "port {LOCAL_PORT} is taken ({e}); the local service uses a free port for this run"
             );
-            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            let l = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            let warning = format!(
+                "port {LOCAL_PORT} is busy: URLs from this run stop working when the app closes"
+            );
+            (l, Some(warning))
         }
     };
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let config = ServiceConfig::new(&format!("http://{addr}"), vec![token]);
     let state = AppState::new(config, store).map_err(|e| e.to_string())?;
-    service::start(listener, state).map_err(|e| e.to_string())
+    let running = service::start(listener, state).map_err(|e| e.to_string())?;
+    Ok((running, warning))
 }
 
 /// Opens the window and runs until it closes.
@@ -82,8 +91,8 @@ pub fn run(args: GuiArgs) -> ExitCode {
     let local_token = service_token(&dirs);
     let _enter = runtime.enter();
     let (local, local_error) = match runtime.block_on(start_local(&dirs, local_token.clone())) {
-        Ok(s) => (Some(s), None),
-        Err(e) => (None, Some(e)),
+        Ok((s, warning)) => (Some(s), warning),
+        Err(e) => (None, Some(format!("unavailable: {e}"))),
     };
     let local_url = local.as_ref().map_or_else(
         || format!("http://127.0.0.1:{LOCAL_PORT}"),

@@ -30,7 +30,8 @@ pub struct AppConfig {
     /// The embedded local service.
     pub local_url: String,
     pub local_token: Token,
-    /// Set when the embedded service could not start.
+    /// What is wrong with the embedded service, if anything (could not start, or runs on a
+    /// temporary port).
     pub local_error: Option<String>,
     pub picker: Arc<dyn FilePicker>,
     /// Off in tests.

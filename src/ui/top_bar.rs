@@ -17,7 +17,7 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Ac
             }
             Target::Local => {
                 let text = match &app.local_error {
-                    Some(e) => format!("Local service — not GroupMe (unavailable: {e})"),
+                    Some(e) => format!("Local service — not GroupMe ({e})"),
                     None => "Local service — not GroupMe".to_owned(),
                 };
                 ui.label(egui::RichText::new(text).color(ui.visuals().warn_fg_color))
