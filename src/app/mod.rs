@@ -20,6 +20,10 @@ use crate::token::Token;
 use crate::token_store::{TokenSource, TokenStore};
 use worker::{Command, Event, FilePicker, HistoryOp, WorkerHandle, WorkerSetup};
 
+/// Decoded previews turned into textures per frame: when dozens arrive together, spreading them
+/// keeps every frame short.
+const TEXTURES_PER_FRAME: usize = 4;
+
 /// How long a notice stays on screen.
 const NOTICE_LIFETIME: Duration = Duration::from_secs(6);
 
@@ -105,6 +109,8 @@ pub struct UploaderApp {
     pub preview_errors: HashMap<JobId, String>,
     /// Asking "clear history?" now.
     pub confirm_clear: bool,
+    /// Decoded images waiting to become textures: (job, is the service's thumbnail, pixels).
+    pending_textures: std::collections::VecDeque<(JobId, bool, PreviewImage)>,
     worker: WorkerHandle,
     /// What the worker was last configured with (endpoint, token, attempts, stripping).
     configured: Option<(String, Option<Token>, u32, bool)>,
@@ -166,6 +172,7 @@ impl UploaderApp {
             thumbs: HashMap::new(),
             preview_errors: HashMap::new(),
             confirm_clear: false,
+            pending_textures: std::collections::VecDeque::new(),
             worker,
             configured: None,
         };
@@ -246,6 +253,23 @@ impl UploaderApp {
         while let Ok(event) = self.worker.events.try_recv() {
             self.on_event(ctx, event);
         }
+        for _ in 0..TEXTURES_PER_FRAME {
+            let Some((id, thumb, img)) = self.pending_textures.pop_front() else {
+                break;
+            };
+            if self.queue.get(id).is_none() {
+                continue; // removed while it decoded
+            }
+            let (kind, map) = if thumb {
+                ("thumb", &mut self.thumbs)
+            } else {
+                ("preview", &mut self.previews)
+            };
+            map.insert(id, texture(ctx, &format!("{kind}-{}", id.0), &img));
+        }
+        if !self.pending_textures.is_empty() {
+            ctx.request_repaint();
+        }
         self.read_input(ctx);
         for job in self.queue.start_next(self.settings.concurrency()) {
             self.send(Command::Start {
@@ -314,19 +338,13 @@ impl UploaderApp {
         match event {
             Event::Job(id, update) => self.on_job_update(ctx, id, update),
             Event::Preview(id, result) => match result {
-                Ok(img) => {
-                    let tex = texture(ctx, &format!("preview-{}", id.0), &img);
-                    self.previews.insert(id, tex);
-                }
+                Ok(img) => self.pending_textures.push_back((id, false, img)),
                 Err(e) => {
                     self.preview_errors.insert(id, e);
                 }
             },
             Event::Thumb(id, result) => match result {
-                Ok(img) => {
-                    let tex = texture(ctx, &format!("thumb-{}", id.0), &img);
-                    self.thumbs.insert(id, tex);
-                }
+                Ok(img) => self.pending_textures.push_back((id, true, img)),
                 Err(e) => self.notice(format!("the service's preview did not load: {e}"), true),
             },
             Event::Add { sources, pasted } => {
