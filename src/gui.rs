@@ -1,4 +1,4 @@
-//! Starts the desktop window: the tokio runtime, the embedded local service, then eframe.
+//! Starts the desktop window: the embedded local service on the given runtime, then eframe.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -74,16 +74,9 @@ async fn start_local(
     Ok((running, warning))
 }
 
-/// Opens the window and runs until it closes.
-pub fn run(args: GuiArgs) -> ExitCode {
+/// Opens the window and runs until it closes; uploads and the local service run on `runtime`.
+pub fn run(args: GuiArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
     crate::cli::init_logging("warn");
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let dirs = args
         .data_dir
         .as_deref()

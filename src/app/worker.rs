@@ -133,8 +133,8 @@ pub struct WorkerHandle {
 }
 
 struct Worker {
-    events: std::sync::mpsc::Sender<Event>,
-    repaint: Repaint,
+    /// Where events go, and how the UI is woken.
+    out: Outbox,
     client: Option<Client>,
     /// Why there is no client (no token for GroupMe, bad endpoint).
     client_error: Option<String>,
@@ -167,8 +167,10 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         std::thread::spawn(move || history_writer(history, &history_rx, &known, &outbox));
     }
     let worker = Worker {
-        events: ev_tx,
-        repaint: setup.repaint,
+        out: Outbox {
+            events: ev_tx,
+            repaint: setup.repaint,
+        },
         client: None,
         client_error: Some("the worker is not configured yet".into()),
         endpoint: String::new(),
@@ -208,10 +210,7 @@ impl Outbox {
 
 impl Worker {
     fn outbox(&self) -> Outbox {
-        Outbox {
-            events: self.events.clone(),
-            repaint: self.repaint.clone(),
-        }
+        self.out.clone()
     }
 
     async fn run(mut self, mut commands: UnboundedReceiver<Command>) {

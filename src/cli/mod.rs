@@ -51,9 +51,6 @@ pub fn main() -> ExitCode {
     let command = cli
         .command
         .unwrap_or(Command::Gui(crate::gui::GuiArgs::default()));
-    if let Command::Gui(args) = command {
-        return crate::gui::run(args);
-    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -64,6 +61,6 @@ pub fn main() -> ExitCode {
     match command {
         Command::Upload(args) => runtime.block_on(upload::run(args)),
         Command::Serve(args) => runtime.block_on(serve::run(args)),
-        Command::Gui(_) => unreachable!("handled above"),
+        Command::Gui(args) => crate::gui::run(args, &runtime),
     }
 }
