@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TOKEN, crc32, decoded_size, http};
+use common::{TOKEN, crc32, curl_post, decoded_size, get_bytes, http};
 
 /// What a case must give: the service's status and a word of its message.
 enum Expect {
@@ -199,25 +199,9 @@ async fn each_bad_input_is_handled_on_its_own_terms() {
 async fn every_exif_orientation_comes_out_upright() {
     let svc = common::start_service().await;
     for o in 1..=8u16 {
-        let resp: serde_json::Value = http()
-            .post(format!("{}/pictures", svc.url()))
-            .header("X-Access-Token", TOKEN)
-            .body(oriented_jpeg(o))
-            .send()
-            .await
-            .expect("send")
-            .json()
-            .await
-            .expect("json");
+        let (_, resp) = curl_post(&svc.url(), TOKEN, oriented_jpeg(o)).await;
         let url = resp["payload"]["url"].as_str().expect("url");
-        let large = http()
-            .get(format!("{url}.large"))
-            .send()
-            .await
-            .expect("get")
-            .bytes()
-            .await
-            .expect("body");
+        let (_, large, _) = get_bytes(&format!("{url}.large")).await;
         let size = decoded_size(&large);
         // Orientations 5-8 turn the picture a quarter: the 120x80 stored pixels show as 80x120.
         let expected = if o >= 5 { (80, 120) } else { (120, 80) };
@@ -241,25 +225,9 @@ async fn a_huge_but_valid_12000x8000_jpeg_works() {
     assert_eq!((probe.width, probe.height), (12_000, 8_000));
     let preview = groupme_uploader::preview::from_bytes(&bytes, 256).expect("preview");
     assert_eq!((preview.width, preview.height), (256, 171));
-    let resp: serde_json::Value = http()
-        .post(format!("{}/pictures", svc.url()))
-        .header("X-Access-Token", TOKEN)
-        .body(bytes)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let (_, resp) = curl_post(&svc.url(), TOKEN, bytes).await;
     let url = resp["payload"]["url"].as_str().expect("url");
     assert!(url.contains("/12000x8000.jpeg."), "{resp}");
-    let large = http()
-        .get(format!("{url}.large"))
-        .send()
-        .await
-        .expect("get")
-        .bytes()
-        .await
-        .expect("body");
+    let (_, large, _) = get_bytes(&format!("{url}.large")).await;
     assert_eq!(decoded_size(&large), (960, 640));
 }

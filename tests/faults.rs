@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TOKEN, free_port, http};
+use common::{TOKEN, free_port, http, try_post};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -26,18 +26,6 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-async fn post(base: &str, body: Vec<u8>) -> Result<(u16, serde_json::Value), reqwest::Error> {
-    let resp = http()
-        .post(format!("{base}/pictures"))
-        .header("X-Access-Token", TOKEN)
-        .header("Content-Type", "image/jpeg")
-        .body(body)
-        .send()
-        .await?;
-    let status = resp.status().as_u16();
-    Ok((status, resp.json().await.unwrap_or_default()))
-}
-
 #[tokio::test]
 async fn a_client_that_disconnects_mid_upload_leaves_nothing() {
     let svc = common::start_service().await;
@@ -58,7 +46,9 @@ async fn a_client_that_disconnects_mid_upload_leaves_nothing() {
         "{:?}",
         files_under(svc.dir.path())
     );
-    let (status, _) = post(&svc.url(), common::png(8, 8)).await.expect("still up");
+    let (status, _) = try_post(&svc.url(), TOKEN, common::png(8, 8))
+        .await
+        .expect("still up");
     assert_eq!(status, 200);
 }
 
@@ -68,12 +58,16 @@ async fn a_failing_store_answers_500_and_writes_nothing_half() {
     // A file where the pictures directory must go: every write fails.
     let blocker = svc.dir.path().join("pictures");
     std::fs::write(&blocker, "in the way").expect("blocker");
-    let (status, json) = post(&svc.url(), common::png(30, 30)).await.expect("answer");
+    let (status, json) = try_post(&svc.url(), TOKEN, common::png(30, 30))
+        .await
+        .expect("answer");
     assert_eq!(status, 500, "{json}");
     assert_eq!(json["meta"]["errors"][0], "storage failed; try again");
     assert_eq!(files_under(svc.dir.path()), vec![blocker.clone()]);
     std::fs::remove_file(&blocker).expect("unblock");
-    let (status, json) = post(&svc.url(), common::png(30, 30)).await.expect("answer");
+    let (status, json) = try_post(&svc.url(), TOKEN, common::png(30, 30))
+        .await
+        .expect("answer");
     assert_eq!(status, 200, "works again once storage does: {json}");
 }
 
@@ -111,7 +105,7 @@ async fn sigkill_during_a_burst_keeps_every_acknowledged_picture() {
     for body in bodies {
         let (tx, base) = (tx.clone(), base.clone());
         tokio::spawn(async move {
-            if let Ok((200, json)) = post(&base, body.clone()).await {
+            if let Ok((200, json)) = try_post(&base, TOKEN, body.clone()).await {
                 tx.send((
                     json["payload"]["url"]
                         .as_str()
@@ -184,7 +178,7 @@ async fn two_hundred_concurrent_uploads() {
     let base = svc.url();
     let answers = futures_util::future::join_all(bodies.iter().cloned().map(|b| {
         let base = base.clone();
-        async move { post(&base, b).await.expect("answered") }
+        async move { try_post(&base, TOKEN, b).await.expect("answered") }
     }))
     .await;
     let mut ok = 0;

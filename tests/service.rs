@@ -4,7 +4,8 @@
 mod common;
 
 use common::{
-    TOKEN, TestService, crc32, decoded_size, http, start_service, start_service_with, token,
+    TOKEN, TestService, crc32, curl_post, decoded_size, get_bytes, http, start_service,
+    start_service_with, token,
 };
 
 use std::time::Duration;
@@ -15,28 +16,6 @@ use groupme_uploader::cdn_url::{CdnUrl, Format};
 use groupme_uploader::client::{Client, ClientConfig, Options, UploadError};
 use groupme_uploader::service::{self, AppState, Store};
 use tower::ServiceExt as _;
-
-/// POSTs like `curl -X POST -H "X-Access-Token: …" -H "Content-Type: image/jpeg" --data-binary @f`.
-async fn curl_post(base: &str, token: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
-    let resp = http()
-        .post(format!("{base}/pictures"))
-        .header("X-Access-Token", token)
-        .header("Content-Type", "image/jpeg")
-        .body(body)
-        .send()
-        .await
-        .expect("send");
-    let status = resp.status().as_u16();
-    let json = resp.json().await.unwrap_or(serde_json::Value::Null);
-    (status, json)
-}
-
-async fn get_bytes(url: &str) -> (u16, Vec<u8>, reqwest::header::HeaderMap) {
-    let resp = http().get(url).send().await.expect("get");
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    (status, resp.bytes().await.expect("body").to_vec(), headers)
-}
 
 fn error_text(json: &serde_json::Value) -> String {
     json["meta"]["errors"][0]

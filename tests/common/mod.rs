@@ -19,6 +19,37 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().expect("http")
 }
 
+/// POSTs like `curl -X POST -H "X-Access-Token: …" -H "Content-Type: image/jpeg" --data-binary @f`;
+/// the status and the JSON answer (`Null` when the answer is not JSON).
+pub async fn try_post(
+    base: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> Result<(u16, serde_json::Value), reqwest::Error> {
+    let resp = http()
+        .post(format!("{base}/pictures"))
+        .header("X-Access-Token", token)
+        .header("Content-Type", "image/jpeg")
+        .body(body)
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.json().await.unwrap_or_default()))
+}
+
+/// [`try_post`] to a server that must answer.
+pub async fn curl_post(base: &str, token: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+    try_post(base, token, body).await.expect("send")
+}
+
+/// GET: status, body and headers.
+pub async fn get_bytes(url: &str) -> (u16, Vec<u8>, reqwest::header::HeaderMap) {
+    let resp = http().get(url).send().await.expect("get");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, resp.bytes().await.expect("body").to_vec(), headers)
+}
+
 /// A port free on 127.0.0.1 a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
