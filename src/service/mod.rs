@@ -397,6 +397,7 @@ async fn serve_picture(
     if !is_our_id(id) {
         return Err(not_found());
     }
+    let original = picture.to_string();
     let etag = format!("\"{}\"", name);
     let cache = HeaderValue::from_static("public, max-age=31536000, immutable");
     if headers
@@ -405,7 +406,6 @@ async fn serve_picture(
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
     {
         // Only answer 304 for a picture that exists.
-        let original = picture.to_string();
         if state
             .store
             .exists(&original, id)
@@ -422,7 +422,6 @@ async fn serve_picture(
         }
         return Err(not_found());
     }
-    let original = picture.to_string();
     let bytes = state
         .store
         .get(&original, id, variant)
