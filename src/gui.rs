@@ -69,6 +69,7 @@ async fn start_local(
     };
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let config = ServiceConfig::new(&format!("http://{addr}"), vec![token]);
+    service::store::spawn_sweeper(store.clone());
     let state = AppState::new(config, store).map_err(|e| e.to_string())?;
     let running = service::start(listener, state).map_err(|e| e.to_string())?;
     Ok((running, warning))

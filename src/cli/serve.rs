@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::service::{self, AddressPolicy, AppState, ServiceConfig, Store};
+use crate::service::{self, AddressPolicy, AppState, ServiceConfig, Store, store};
 use crate::token::Token;
 
 /// Arguments of `serve`.
@@ -20,9 +20,14 @@ pub struct ServeArgs {
     #[arg(long, conflicts_with = "store")]
     pub data: Option<PathBuf>,
     /// Storage: `file:DIR` or `s3://BUCKET` (AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID,
-    /// AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP configure S3).
+    /// AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP configure S3). Instances sharing a bucket share
+    /// everything: run as many as you like behind a load balancer.
     #[arg(long)]
     pub store: Option<String>,
+    /// Local store only: acknowledge an upload before it is synced to disk (faster; a power
+    /// loss may then lose the last pictures).
+    #[arg(long)]
+    pub no_fsync: bool,
     /// Accepted access token (repeatable). With none here or in GM_SERVICE_TOKENS, one is
     /// generated and printed once.
     #[arg(long = "token")]
@@ -52,7 +57,8 @@ pub fn generate_token() -> Token {
 
 /// Runs `serve` until Ctrl+C.
 pub async fn run(args: ServeArgs) -> ExitCode {
-    crate::cli::init_logging("info");
+    // object_store logs every retry at info: a failing start would print them before its one line.
+    crate::cli::init_logging("info,object_store=warn");
     let mut tokens: Vec<Token> = args.tokens.iter().cloned().filter_map(Token::new).collect();
     if let Ok(env) = std::env::var("GM_SERVICE_TOKENS") {
         tokens.extend(env.split(',').filter_map(Token::new));
@@ -73,13 +79,27 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             .unwrap_or_else(|| default_data_dir().join("service"));
         format!("file:{}", dir.display())
     });
-    let store = match Store::from_spec(&store_spec) {
+    let store = match Store::from_spec(&store_spec, !args.no_fsync) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
+    // A store that cannot be used stops the service now, not at the first upload.
+    let checked = tokio::time::timeout(std::time::Duration::from_secs(30), store.check()).await;
+    match checked {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+        Err(_) => {
+            eprintln!("error: {store:?}: no answer within 30 s (check AWS_ENDPOINT)");
+            return ExitCode::FAILURE;
+        }
+    }
+    store::spawn_sweeper(store.clone());
     let public_url = args
         .public_url
         .clone()

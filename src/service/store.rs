@@ -1,20 +1,38 @@
 //! Picture storage on `object_store`: a local directory by default, any S3-compatible bucket by
 //! configuration. A picture is its three thumbnails plus its original, written last: an original
 //! that exists marks a complete picture, and every write is atomic (staged file + rename locally,
-//! one PUT on S3), so a crash never leaves a half file that would be served.
+//! one PUT or one completed multipart upload on S3), so a crash never leaves a half file that
+//! would be served. Keys are content-addressed, so instances sharing a bucket need no
+//! coordination: two writers of the same picture write the same bytes to the same keys, and
+//! correctness never depends on conditional writes (Garage ignores them).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use futures_util::StreamExt as _;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
 use object_store::path::Path as Key;
-use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
+use object_store::{
+    BackoffConfig, ClientConfigKey, ObjectStore, ObjectStoreExt as _, PutPayload, RetryConfig,
+    WriteMultipart,
+};
 
 use crate::cdn_url::Variant;
 
 /// Bytes of renditions kept in memory. Pictures never change, so a cached copy is always right;
 /// hot thumbnails are then served without touching the disk or the bucket.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Objects larger than this are written as multipart uploads, in parts of this size (S3 wants
+/// parts of at least 5 MiB); parts go up in parallel and a failed part is retried alone.
+const PART_BYTES: usize = 8 * 1024 * 1024;
+
+/// Staged files of a local store older than this are orphans of a killed process: no write of
+/// this service takes that long, so the sweeper can remove them even while other instances
+/// share the directory.
+pub const STAGED_ORPHAN_AGE: Duration = Duration::from_secs(10 * 60);
 
 /// Weighs a cached rendition by its size.
 #[derive(Clone)]
@@ -34,9 +52,9 @@ pub struct Store {
     inner: Arc<dyn ObjectStore>,
     /// Recently read renditions (immutable, so never stale).
     cache: Arc<Cache>,
-    /// The directory of a local store: reads refuse symlinks found there.
+    /// The directory of a local store: reads refuse symlinks found there, the sweeper cleans it.
     local_root: Option<PathBuf>,
-    /// Shown in logs and errors.
+    /// Shown in logs and errors, e.g. `bucket s3://images at http://127.0.0.1:3900`.
     description: String,
 }
 
@@ -48,8 +66,23 @@ impl std::fmt::Debug for Store {
 
 /// A storage failure (shown to clients only as "storage failed").
 #[derive(Debug, thiserror::Error)]
-#[error("storage error: {0}")]
+#[error("{0}")]
 pub struct StoreError(String);
+
+/// The error and its causes on one line: object_store's own message often leaves out why.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text.replace('\n', " ")
+}
 
 impl Store {
     fn new(inner: Arc<dyn ObjectStore>, description: String) -> Store {
@@ -61,30 +94,201 @@ impl Store {
         }
     }
 
-    /// A store in a local directory, created if missing.
+    /// A store in a local directory, created if missing, with every write synced to disk before
+    /// it is acknowledged.
     pub fn local(dir: &Path) -> Result<Store, StoreError> {
+        Store::local_with(dir, true)
+    }
+
+    /// A store in a local directory; `fsync` syncs each written file and its directory before a
+    /// write returns, so an acknowledged picture survives a power loss.
+    pub fn local_with(dir: &Path, fsync: bool) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)
-            .map_err(|e| StoreError(e.to_string()))?;
+            .map_err(|e| StoreError(format!("cannot use {}: {}", dir.display(), chain(&e))))?
+            .with_fsync(fsync);
         let mut store = Store::new(Arc::new(fs), format!("directory {}", dir.display()));
         store.local_root = Some(dir.to_owned());
         Ok(store)
     }
 
     /// `file:DIR`, a plain directory path, or `s3://BUCKET` (endpoint, region and credentials
-    /// from the standard `AWS_*` variables).
-    pub fn from_spec(spec: &str) -> Result<Store, StoreError> {
+    /// from the standard `AWS_*` variables). Nothing is contacted yet: [`Store::check`] does that.
+    pub fn from_spec(spec: &str, fsync: bool) -> Result<Store, StoreError> {
         if let Some(bucket) = spec.strip_prefix("s3://") {
-            let bucket = bucket.trim_end_matches('/');
-            let s3 = object_store::aws::AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .build()
-                .map_err(|e| StoreError(e.to_string()))?;
-            return Ok(Store::new(Arc::new(s3), format!("bucket s3://{bucket}")));
+            return Store::s3(bucket.trim_end_matches('/'), std::env::vars());
         }
         let dir = spec.strip_prefix("file:").unwrap_or(spec);
-        Store::local(&PathBuf::from(dir))
+        if dir.is_empty() || dir.contains("://") {
+            return Err(StoreError(format!(
+                "--store {spec:?} is neither file:DIR nor s3://BUCKET"
+            )));
+        }
+        Store::local_with(&PathBuf::from(dir), fsync)
+    }
+
+    /// An S3 bucket configured by `AWS_*` variables (`vars`: the environment, or given by a
+    /// caller). Credentials must be given explicitly: the instance-metadata and container
+    /// credential services are never asked.
+    pub fn s3(
+        bucket: &str,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Store, StoreError> {
+        if bucket.is_empty() || bucket.contains('/') {
+            return Err(StoreError(format!(
+                "s3://{bucket}: give a bucket name only, like s3://images"
+            )));
+        }
+        let vars: Vec<(String, String)> = vars
+            .into_iter()
+            .filter(|(k, v)| k.starts_with("AWS_") && !v.trim().is_empty())
+            .collect();
+        let given = |name: &str| vars.iter().any(|(k, _)| k == name);
+        if !given("AWS_ACCESS_KEY_ID") || !given("AWS_SECRET_ACCESS_KEY") {
+            return Err(StoreError(format!(
+                "s3://{bucket} needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
+                 (instance metadata and container credentials are never used)"
+            )));
+        }
+        let mut builder = AmazonS3Builder::new();
+        for (key, value) in &vars {
+            // The same reading as `AmazonS3Builder::from_env`, over `vars`.
+            if let Ok(key) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+                builder = builder.with_config(key, value);
+            }
+        }
+        let mut builder = builder
+            .with_bucket_name(bucket)
+            // Garage ignores If-None-Match; this store never asks for conditional writes, and
+            // this makes any future attempt an explicit error instead of a silent overwrite.
+            .with_conditional_put(S3ConditionalPut::Disabled)
+            // Fail within seconds when the endpoint is down, instead of object_store's 3 minutes:
+            // the client of this service retries, and the service answers while it can.
+            .with_retry(RetryConfig {
+                backoff: BackoffConfig {
+                    init_backoff: Duration::from_millis(100),
+                    max_backoff: Duration::from_secs(2),
+                    base: 2.0,
+                },
+                max_retries: 3,
+                retry_timeout: Duration::from_secs(15),
+            });
+        for (key, default) in [
+            (ClientConfigKey::ConnectTimeout, "3s"),
+            (ClientConfigKey::Timeout, "60s"),
+        ] {
+            let key = AmazonS3ConfigKey::Client(key);
+            if builder.get_config_value(&key).is_none() {
+                builder = builder.with_config(key, default);
+            }
+        }
+        let endpoint = builder
+            .get_config_value(&AmazonS3ConfigKey::Endpoint)
+            .unwrap_or_else(|| "AWS".to_owned());
+        let region = builder
+            .get_config_value(&AmazonS3ConfigKey::Region)
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        let s3 = builder
+            .build()
+            .map_err(|e| StoreError(format!("s3://{bucket}: {}", chain(&e))))?;
+        Ok(Store::new(
+            Arc::new(s3),
+            format!("bucket s3://{bucket} at {endpoint} (region {region})"),
+        ))
+    }
+
+    /// Lists, writes and deletes a probe object, so that a missing bucket, a wrong region,
+    /// refused credentials, an unreachable endpoint or a read-only directory stop the service at
+    /// start with one line, not at the first upload.
+    pub async fn check(&self) -> Result<(), StoreError> {
+        let explain = |e: object_store::Error| StoreError(self.explain(&e));
+        let mut listing = self.inner.list(Some(&Key::from("pictures")));
+        if let Some(Err(e)) = listing.next().await {
+            return Err(explain(e));
+        }
+        let mut raw = [0u8; 8];
+        getrandom::fill(&mut raw).ok();
+        let probe = Key::from(format!("probe/{}", hex::encode(raw)));
+        self.inner
+            .put(&probe, PutPayload::from_static(b"probe"))
+            .await
+            .map_err(explain)?;
+        self.inner.delete(&probe).await.map_err(explain)?;
+        Ok(())
+    }
+
+    /// One line that says what is wrong with this store, in the user's terms.
+    fn explain(&self, e: &object_store::Error) -> String {
+        let detail = chain(e);
+        let what = &self.description;
+        let reason = if detail.contains("NoSuchBucket") {
+            "the bucket does not exist (create it, or fix the name)".to_owned()
+        } else if detail.contains("AuthorizationHeaderMalformed")
+            || detail.contains("IllegalLocationConstraint")
+            || detail.contains("PermanentRedirect")
+            || detail.contains("region")
+        {
+            "the region is wrong for this endpoint (set AWS_REGION)".to_owned()
+        } else if detail.contains("InvalidAccessKeyId")
+            || detail.contains("SignatureDoesNotMatch")
+            || detail.contains("AccessDenied")
+            || detail.contains("403")
+        {
+            "the credentials were refused (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+             and the key's rights on the bucket)"
+                .to_owned()
+        } else if detail.contains("error sending request")
+            || detail.contains("onnect")
+            || detail.contains("timed out")
+            || detail.contains("dns")
+        {
+            let mut root: &dyn std::error::Error = e;
+            while let Some(cause) = root.source() {
+                root = cause;
+            }
+            format!("cannot reach the endpoint (check AWS_ENDPOINT): {root}")
+        } else {
+            detail
+        };
+        format!("{what}: {reason}")
+    }
+
+    /// Removes staged files that a killed process left in a local store (`name#N`, older than
+    /// `older_than`); returns how many. A no-op for buckets, where an unfinished PUT leaves nothing.
+    pub fn sweep_staged(&self, older_than: Duration) -> usize {
+        let Some(root) = &self.local_root else {
+            return 0;
+        };
+        let now = SystemTime::now();
+        let mut removed = 0;
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                if kind.is_dir() {
+                    dirs.push(entry.path());
+                    continue;
+                }
+                if !kind.is_file() || !is_staged_name(&entry.file_name().to_string_lossy()) {
+                    continue;
+                }
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= older_than);
+                if old && std::fs::remove_file(entry.path()).is_ok() {
+                    tracing::info!("removed an unfinished write: {}", entry.path().display());
+                    removed += 1;
+                }
+            }
+        }
+        removed
     }
 
     /// The key of one rendition: sharded by the id's first two characters.
@@ -98,14 +302,14 @@ impl Store {
 
     /// Whether the complete picture `name` is stored.
     pub async fn exists(&self, name: &str, id: &str) -> Result<bool, StoreError> {
-        match self
-            .inner
-            .head(&Self::key(name, id, Variant::Original))
-            .await
-        {
+        let key = Self::key(name, id, Variant::Original);
+        if self.cache.get(key.as_ref()).is_some() {
+            return Ok(true);
+        }
+        match self.inner.head(&key).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(StoreError(e.to_string())),
+            Err(e) => Err(StoreError(self.explain(&e))),
         }
     }
 
@@ -125,11 +329,20 @@ impl Store {
     }
 
     async fn put(&self, key: Key, bytes: Bytes) -> Result<(), StoreError> {
-        self.inner
-            .put(&key, PutPayload::from_bytes(bytes))
-            .await
-            .map(|_| ())
-            .map_err(|e| StoreError(e.to_string()))
+        let explain = |e: object_store::Error| StoreError(self.explain(&e));
+        if bytes.len() <= PART_BYTES {
+            self.inner
+                .put(&key, PutPayload::from_bytes(bytes))
+                .await
+                .map_err(explain)?;
+            return Ok(());
+        }
+        // Nothing is visible under `key` until the upload completes; a failed one is aborted.
+        let upload = self.inner.put_multipart(&key).await.map_err(explain)?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        writer.put(bytes);
+        writer.finish().await.map_err(explain)?;
+        Ok(())
     }
 
     /// Reads one rendition; `None` when it is not stored.
@@ -153,12 +366,139 @@ impl Store {
         }
         match self.inner.get(&key).await {
             Ok(found) => {
-                let bytes = found.bytes().await.map_err(|e| StoreError(e.to_string()))?;
+                let bytes = found
+                    .bytes()
+                    .await
+                    .map_err(|e| StoreError(self.explain(&e)))?;
                 self.cache.insert(key.to_string(), bytes.clone());
                 Ok(Some(bytes))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(StoreError(e.to_string())),
+            Err(e) => Err(StoreError(self.explain(&e))),
+        }
+    }
+}
+
+/// Removes what killed processes left in a local store: now, then every
+/// [`STAGED_ORPHAN_AGE`], on the current runtime.
+pub fn spawn_sweeper(store: Store) {
+    tokio::spawn(async move {
+        loop {
+            let store = store.clone();
+            let removed =
+                tokio::task::spawn_blocking(move || store.sweep_staged(STAGED_ORPHAN_AGE))
+                    .await
+                    .unwrap_or(0);
+            if removed > 0 {
+                tracing::info!("removed {removed} unfinished writes left by a stopped process");
+            }
+            tokio::time::sleep(STAGED_ORPHAN_AGE).await;
+        }
+    });
+}
+
+/// A staged write of `object_store`'s local store: `name#N`.
+fn is_staged_name(name: &str) -> bool {
+    name.rsplit_once('#').is_some_and(|(base, n)| {
+        !base.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staged_names_are_told_from_pictures() {
+        assert!(is_staged_name("480x325.jpeg.0123abcd#1"));
+        assert!(is_staged_name("480x325.jpeg.0123abcd.preview#12"));
+        assert!(!is_staged_name("480x325.jpeg.0123abcd"));
+        assert!(!is_staged_name("#1"));
+        assert!(!is_staged_name("name#"));
+        assert!(!is_staged_name("name#1a"));
+    }
+
+    #[test]
+    fn the_sweeper_removes_old_staged_files_only() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::local(dir.path()).expect("store");
+        let shard = dir.path().join("pictures/ab");
+        std::fs::create_dir_all(&shard).expect("mkdir");
+        let old = shard.join("1x1.png.ab#1");
+        let fresh = shard.join("1x1.png.ab#2");
+        let picture = shard.join("1x1.png.ab");
+        for p in [&old, &fresh, &picture] {
+            std::fs::write(p, b"x").expect("write");
+        }
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        for p in [&old, &picture] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .and_then(|f| f.set_modified(hour_ago))
+                .expect("age");
+        }
+        assert_eq!(store.sweep_staged(STAGED_ORPHAN_AGE), 1);
+        assert!(!old.exists(), "an old staged file is an orphan");
+        assert!(
+            fresh.exists(),
+            "a fresh one may be another instance's write"
+        );
+        assert!(picture.exists(), "pictures are never swept");
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn s3_without_credentials_is_refused_before_any_connection() {
+        for given in [
+            vars(&[("AWS_ENDPOINT", "http://127.0.0.1:9")]),
+            vars(&[("AWS_ACCESS_KEY_ID", "GK1"), ("AWS_SECRET_ACCESS_KEY", " ")]),
+            // Container credentials are not a way in either.
+            vars(&[
+                ("AWS_ACCESS_KEY_ID", "GK1"),
+                (
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                    "http://127.0.0.1:9/creds",
+                ),
+            ]),
+        ] {
+            let e = Store::s3("images", given).expect_err("no credentials");
+            assert!(e.to_string().contains("AWS_SECRET_ACCESS_KEY"), "{e}");
+        }
+    }
+
+    #[test]
+    fn s3_settings_come_from_the_variables() {
+        let store = Store::s3(
+            "images",
+            vars(&[
+                ("AWS_ENDPOINT", "http://127.0.0.1:3900"),
+                ("AWS_REGION", "garage"),
+                ("AWS_ACCESS_KEY_ID", "GK1"),
+                ("AWS_SECRET_ACCESS_KEY", "secret"),
+                ("AWS_ALLOW_HTTP", "true"),
+                ("HOME", "/elsewhere"),
+            ]),
+        )
+        .expect("store");
+        let shown = format!("{store:?}");
+        assert_eq!(
+            shown,
+            "bucket s3://images at http://127.0.0.1:3900 (region garage)"
+        );
+        assert!(!shown.contains("secret"));
+    }
+
+    #[test]
+    fn specs_that_are_neither_are_refused() {
+        for spec in ["gs://bucket", "file:", "s3://", "s3://a/b"] {
+            assert!(Store::from_spec(spec, true).is_err(), "{spec}");
         }
     }
 }

@@ -2,6 +2,9 @@
 //! raw-HTTP server for fault injection.
 #![allow(dead_code)]
 
+pub mod garage;
+pub mod instance;
+
 use std::io::Cursor;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -372,4 +375,13 @@ async fn handle(mut stream: TcpStream, reply: Reply, recorded: Arc<Mutex<Vec<Rec
             stream.shutdown().await.ok();
         }
     }
+}
+
+/// A PNG of random noise (incompressible): `w`x`h` RGB is about `3*w*h` bytes.
+pub fn noise_png(w: u32, h: u32, seed: u64) -> Vec<u8> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut raw = vec![0u8; (w * h * 3) as usize];
+    rng.fill(&mut raw);
+    let img = image::RgbImage::from_raw(w, h, raw).expect("buffer");
+    encode(&img.into(), image::ImageFormat::Png)
 }

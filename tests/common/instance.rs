@@ -1,0 +1,121 @@
+//! `groupme-uploader serve` as a child process on 127.0.0.1: the real binary, its real store,
+//! killed with SIGKILL when a test wants a crash.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The token every instance started here accepts.
+pub const INSTANCE_TOKEN: &str = "test-token-0123456789abcdef";
+
+/// A running `serve`.
+pub struct Instance {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// How a `serve` that was meant to fail ended: its exit code and what it printed.
+pub struct Refused {
+    pub code: Option<i32>,
+    pub stderr: String,
+    pub took: Duration,
+}
+
+fn command(store: &str, env: &[(String, String)], port: u16, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_groupme-uploader"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AWS_") || key.starts_with("GM_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--store", store, "--token", INSTANCE_TOKEN])
+        .args(extra)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    cmd
+}
+
+impl Instance {
+    /// Starts `serve --store STORE` with `env` (plus `extra` arguments) and waits until it
+    /// answers `/health`; panics with its output if it exits instead.
+    pub async fn start(store: &str, env: &[(String, String)], extra: &[&str]) -> Instance {
+        let dir = tempfile::tempdir().expect("dir");
+        let log = dir.path().join("serve.log");
+        let port = super::free_port();
+        let mut cmd = command(store, env, port, extra);
+        cmd.stderr(std::fs::File::create(&log).expect("log"));
+        let child = cmd.spawn().expect("spawn serve");
+        let mut instance = Instance {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        };
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = instance.child.try_wait() {
+                panic!("serve exited ({status}): {}", instance.log());
+            }
+            let health = super::http()
+                .get(format!("{}/health", instance.url))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+            if health.is_ok_and(|r| r.status().is_success()) {
+                return instance;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "serve did not start: {}",
+                instance.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs a `serve` that must refuse to start; how it ended.
+    pub async fn refused(store: &str, env: &[(String, String)]) -> Refused {
+        let mut cmd = command(store, env, super::free_port(), &[]);
+        let started = Instant::now();
+        let out = tokio::task::spawn_blocking(move || {
+            let mut child = cmd.stderr(Stdio::piped()).spawn().expect("spawn serve");
+            // A serve that did start would run forever: give it 60 s, then stop it.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while child.try_wait().expect("wait").is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            child.kill().ok();
+            child.wait_with_output().expect("output")
+        })
+        .await
+        .expect("join");
+        Refused {
+            code: out.status.code(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            took: started.elapsed(),
+        }
+    }
+
+    /// What it printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL, and wait for it to be gone: a crash, not a shutdown.
+    pub fn kill(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
