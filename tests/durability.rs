@@ -1,0 +1,157 @@
+//! The local-directory store under crashes: `serve` killed with SIGKILL mid-write and right after
+//! acknowledging, then started again on the same directory.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use common::instance::{INSTANCE_TOKEN, Instance};
+use common::{get_bytes, try_post};
+use groupme_uploader::service::content_id;
+
+/// Where the local store keeps the original named `name` (id `id`).
+fn original_path(root: &Path, name: &str, id: &str) -> PathBuf {
+    root.join("pictures").join(&id[..2]).join(name)
+}
+
+/// Staged files (`name#N`) anywhere under `root`.
+fn staged_files(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if entry.file_name().to_string_lossy().contains('#') {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_killed_mid_write_leaves_no_half_picture_and_the_sweeper_removes_the_leftovers() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = format!("file:{}", dir.path().display());
+    let big = common::noise_png(3200, 3200, 11);
+    let id = content_id(&big);
+    let name = format!("3200x3200.png.{id}");
+    let original = original_path(dir.path(), &name, &id);
+    let staged = PathBuf::from(format!("{}#1", original.display()));
+
+    let mut serve = Instance::start(&store, &[], &[]).await;
+    let upload = {
+        let (url, body) = (serve.url.clone(), big.clone());
+        tokio::spawn(async move { try_post(&url, INSTANCE_TOKEN, body).await })
+    };
+    // Kill the moment the original's staged file appears: the write is under way.
+    let seen = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !staged.exists() {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        true
+    })
+    .await
+    .expect("join");
+    serve.kill();
+    assert!(seen, "the original's write never started: {}", serve.log());
+    let answer = upload.await.expect("join");
+    assert!(
+        !matches!(answer, Ok((200, _))),
+        "a killed upload is never acknowledged: {answer:?}"
+    );
+    let leftovers = staged_files(dir.path());
+    assert!(
+        !leftovers.is_empty(),
+        "the kill left the staged write behind"
+    );
+    if original.exists() {
+        // The rename won the race with the kill: then the picture is whole.
+        assert!(std::fs::read(&original).expect("read") == big);
+    }
+
+    // The leftovers are an hour old when serve starts again (fresh ones might be another
+    // instance's write in progress, so the sweeper leaves those).
+    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    for path in &leftovers {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_modified(hour_ago))
+            .expect("age");
+    }
+    let serve = Instance::start(&store, &[], &[]).await;
+    let started = Instant::now();
+    while !staged_files(dir.path()).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not swept: {:?}",
+            staged_files(dir.path())
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(serve.log().contains("unfinished write"), "{}", serve.log());
+
+    // No half picture is served: either nothing, or the whole thing.
+    let (status, body, _) = get_bytes(&format!("{}/{name}", serve.url)).await;
+    assert!(
+        status == 404 || (status == 200 && body == big),
+        "status {status}, {} bytes",
+        body.len()
+    );
+    // Sending it again stores it whole, thumbnails included.
+    let (status, json) = try_post(&serve.url, INSTANCE_TOKEN, big.clone())
+        .await
+        .expect("upload");
+    assert_eq!(status, 200, "{json}");
+    let (status, body, _) = get_bytes(&format!("{}/{name}", serve.url)).await;
+    assert_eq!(status, 200);
+    assert!(body == big, "byte-identical after the retry");
+    for suffix in [".preview", ".large", ".avatar"] {
+        let (status, _, _) = get_bytes(&format!("{}/{name}{suffix}", serve.url)).await;
+        assert_eq!(status, 200, "{suffix}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_pictures_survive_serve_being_killed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = format!("file:{}", dir.path().display());
+    let mut serve = Instance::start(&store, &[], &[]).await;
+    let images: Vec<Vec<u8>> = (0..12)
+        .map(|i| match i % 3 {
+            0 => common::jpeg(400 + i, 300),
+            1 => common::png(300, 200 + i),
+            _ => common::gif(120 + i, 90, 3),
+        })
+        .collect();
+    let mut names = Vec::new();
+    for image in &images {
+        let (status, json) = try_post(&serve.url, INSTANCE_TOKEN, image.clone())
+            .await
+            .expect("upload");
+        assert_eq!(status, 200, "{json}");
+        let url = json["payload"]["url"].as_str().expect("url");
+        names.push(url.rsplit('/').next().expect("name").to_owned());
+    }
+    // SIGKILL right after the last acknowledgement: nothing gets flushed on the way out.
+    serve.kill();
+    let serve = Instance::start(&store, &[], &[]).await;
+    for (image, name) in images.iter().zip(&names) {
+        let (status, body, _) = get_bytes(&format!("{}/{name}", serve.url)).await;
+        assert_eq!(status, 200, "{name}");
+        assert!(&body == image, "{name} byte-identical");
+        for suffix in [".preview", ".large", ".avatar"] {
+            let (status, _, _) = get_bytes(&format!("{}/{name}{suffix}", serve.url)).await;
+            assert_eq!(status, 200, "{name}{suffix}");
+        }
+    }
+    assert!(staged_files(dir.path()).is_empty());
+}
