@@ -176,6 +176,12 @@ async fn a_three_node_cluster_keeps_every_acknowledged_picture_when_a_node_stops
             }
         }
     }
+    eprintln!(
+        "burst of {}: {} acknowledged, {} refused by B while its node was down",
+        images.len(),
+        acked.len(),
+        refused.len()
+    );
     assert!(!refused.is_empty(), "B's node was stopped during the burst");
     assert!(
         acked.len() >= 12 + images.len() / 2 - 6,
@@ -288,6 +294,18 @@ async fn serve_refuses_a_bucket_without_credentials_or_endpoint_at_start() {
     )
     .await;
     assert_refused(&unreachable, "cannot reach the endpoint");
+
+    // Plain HTTP is refused unless asked for.
+    let plain = Instance::refused(
+        "s3://images",
+        &vars(&[
+            ("AWS_ENDPOINT", format!("http://127.0.0.1:{nobody}")),
+            ("AWS_ACCESS_KEY_ID", garage::KEY_ID.into()),
+            ("AWS_SECRET_ACCESS_KEY", garage::KEY_SECRET.into()),
+        ]),
+    )
+    .await;
+    assert_refused(&plain, "set AWS_ALLOW_HTTP=true");
 
     let not_a_store = Instance::refused("gs://images", &[]).await;
     assert_refused(&not_a_store, "neither file:DIR nor s3://BUCKET");

@@ -222,7 +222,9 @@ impl Store {
     fn explain(&self, e: &object_store::Error) -> String {
         let detail = chain(e);
         let what = &self.description;
-        let reason = if detail.contains("NoSuchBucket") {
+        let reason = if detail.contains("URL scheme is not allowed") {
+            "the endpoint is plain http:// (set AWS_ALLOW_HTTP=true to allow it)".to_owned()
+        } else if detail.contains("NoSuchBucket") {
             "the bucket does not exist (create it, or fix the name)".to_owned()
         } else if detail.contains("AuthorizationHeaderMalformed")
             || detail.contains("IllegalLocationConstraint")
