@@ -17,19 +17,10 @@ fn original_path(root: &Path, name: &str, id: &str) -> PathBuf {
 
 /// Staged files (`name#N`) anywhere under `root`.
 fn staged_files(root: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut dirs = vec![root.to_owned()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if entry.file_name().to_string_lossy().contains('#') {
-                found.push(path);
-            }
-        }
-    }
-    found
+    common::files_under(root)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains('#')))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,37 +112,47 @@ async fn serve_killed_mid_write_leaves_no_half_picture_and_the_sweeper_removes_t
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_pictures_survive_serve_being_killed() {
+async fn sigkill_during_a_burst_keeps_every_acknowledged_picture() {
     let dir = tempfile::tempdir().expect("dir");
     let store = format!("file:{}", dir.path().display());
     let mut serve = Instance::start(&store, &[], &[]).await;
-    let images: Vec<Vec<u8>> = (0..12)
+    let bodies: Vec<Vec<u8>> = (0..24u32)
         .map(|i| match i % 3 {
-            0 => common::jpeg(400 + i, 300),
-            1 => common::png(300, 200 + i),
+            0 => common::jpeg(900 + i * 7, 700),
+            1 => common::png(600, 400 + i),
             _ => common::gif(120 + i, 90, 3),
         })
         .collect();
-    let mut names = Vec::new();
-    for image in &images {
-        let (status, json) = try_post(&serve.url, INSTANCE_TOKEN, image.clone())
-            .await
-            .expect("upload");
-        assert_eq!(status, 200, "{json}");
-        let url = json["payload"]["url"].as_str().expect("url");
-        names.push(url.rsplit('/').next().expect("name").to_owned());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for body in bodies {
+        let (tx, base) = (tx.clone(), serve.url.clone());
+        tokio::spawn(async move {
+            if let Ok((200, json)) = try_post(&base, INSTANCE_TOKEN, body.clone()).await {
+                let url = json["payload"]["url"].as_str().unwrap_or_default();
+                let name = url.rsplit('/').next().unwrap_or_default().to_owned();
+                tx.send((name, body)).ok();
+            }
+        });
     }
-    // SIGKILL right after the last acknowledgement: nothing gets flushed on the way out.
-    serve.kill();
+    drop(tx);
+    // SIGKILL after the 4th acknowledgement, with the others in flight: nothing gets flushed
+    // on the way out.
+    let mut acknowledged = Vec::new();
+    while let Some(ack) = rx.recv().await {
+        acknowledged.push(ack);
+        if acknowledged.len() == 4 {
+            serve.kill();
+        }
+    }
+    assert!(acknowledged.len() >= 4, "some were acknowledged before the kill");
     let serve = Instance::start(&store, &[], &[]).await;
-    for (image, name) in images.iter().zip(&names) {
-        let (status, body, _) = get_bytes(&format!("{}/{name}", serve.url)).await;
+    for (name, body) in &acknowledged {
+        let (status, served, _) = get_bytes(&format!("{}/{name}", serve.url)).await;
         assert_eq!(status, 200, "{name}");
-        assert!(&body == image, "{name} byte-identical");
+        assert!(&served == body, "{name} byte-identical");
         for suffix in [".preview", ".large", ".avatar"] {
             let (status, _, _) = get_bytes(&format!("{}/{name}{suffix}", serve.url)).await;
             assert_eq!(status, 200, "{name}{suffix}");
         }
     }
-    assert!(staged_files(dir.path()).is_empty());
 }

@@ -1,30 +1,13 @@
 //! The service under faults and load (127.0.0.1 only): clients that vanish mid-upload, storage
-//! that fails, a SIGKILL during a burst, and 200 concurrent uploads.
+//! that fails, and 200 concurrent uploads. (Crashes of `serve` itself: `tests/durability.rs`.)
 
 mod common;
 
-use common::{TOKEN, free_port, http, try_post};
+use common::{TOKEN, files_under, http, try_post};
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::AsyncWriteExt as _;
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
 
 #[tokio::test]
 async fn a_client_that_disconnects_mid_upload_leaves_nothing() {
@@ -69,88 +52,6 @@ async fn a_failing_store_answers_500_and_writes_nothing_half() {
         .await
         .expect("answer");
     assert_eq!(status, 200, "works again once storage does: {json}");
-}
-
-fn spawn_serve(port: u16, data: &Path) -> std::process::Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_groupme-uploader"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--token",
-            TOKEN,
-        ])
-        .arg("--data")
-        .arg(data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
-
-#[tokio::test]
-async fn sigkill_during_a_burst_keeps_every_acknowledged_picture() {
-    let data = tempfile::tempdir().expect("dir");
-    let port = free_port();
-    let mut serve = spawn_serve(port, data.path());
-    let base = format!("http://127.0.0.1:{port}");
-    let bodies: Vec<Vec<u8>> = (0..24u32).map(|i| common::jpeg(900 + i * 7, 700)).collect();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    for body in bodies {
-        let (tx, base) = (tx.clone(), base.clone());
-        tokio::spawn(async move {
-            if let Ok((200, json)) = try_post(&base, TOKEN, body.clone()).await {
-                tx.send((
-                    json["payload"]["url"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    body,
-                ))
-                .ok();
-            }
-        });
-    }
-    drop(tx);
-    let mut acknowledged = Vec::new();
-    while let Some(ack) = rx.recv().await {
-        acknowledged.push(ack);
-        if acknowledged.len() == 4 {
-            serve.kill().expect("SIGKILL");
-        }
-    }
-    serve.kill().ok();
-    serve.wait().ok();
-    assert!(
-        acknowledged.len() >= 4,
-        "some were acknowledged before the kill"
-    );
-    let mut serve = spawn_serve(port, data.path());
-    for (url, body) in &acknowledged {
-        let served = http().get(url).send().await.expect("get");
-        assert_eq!(served.status(), 200, "{url}");
-        assert_eq!(
-            served.bytes().await.expect("body").as_ref(),
-            body.as_slice(),
-            "{url}"
-        );
-        for suffix in [".preview", ".large", ".avatar"] {
-            let thumb = http()
-                .get(format!("{url}{suffix}"))
-                .send()
-                .await
-                .expect("get");
-            assert_eq!(thumb.status(), 200, "{url}{suffix}");
-        }
-    }
-    serve.kill().ok();
-    serve.wait().ok();
 }
 
 fn vm_hwm_kib() -> u64 {

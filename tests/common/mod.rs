@@ -385,3 +385,19 @@ pub fn noise_png(w: u32, h: u32, seed: u64) -> Vec<u8> {
     let img = image::RgbImage::from_raw(w, h, raw).expect("buffer");
     encode(&img.into(), image::ImageFormat::Png)
 }
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
