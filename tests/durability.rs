@@ -19,7 +19,10 @@ fn original_path(root: &Path, name: &str, id: &str) -> PathBuf {
 fn staged_files(root: &Path) -> Vec<PathBuf> {
     common::files_under(root)
         .into_iter()
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains('#')))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains('#'))
+        })
         .collect()
 }
 
@@ -144,7 +147,10 @@ async fn sigkill_during_a_burst_keeps_every_acknowledged_picture() {
             serve.kill();
         }
     }
-    assert!(acknowledged.len() >= 4, "some were acknowledged before the kill");
+    assert!(
+        acknowledged.len() >= 4,
+        "some were acknowledged before the kill"
+    );
     let serve = Instance::start(&store, &[], &[]).await;
     for (name, body) in &acknowledged {
         let (status, served, _) = get_bytes(&format!("{}/{name}", serve.url)).await;
