@@ -93,13 +93,21 @@ async fn serve_killed_mid_write_leaves_no_half_picture_and_the_sweeper_removes_t
     }
     assert!(serve.log().contains("unfinished write"), "{}", serve.log());
 
-    // No half picture is served: either nothing, or the whole thing.
+    // No half picture is served: either nothing, or the whole thing. The thumbnails were
+    // written before the kill, but without their original they are not served either.
     let (status, body, _) = get_bytes(&format!("{}/{name}", serve.url)).await;
     assert!(
         status == 404 || (status == 200 && body == big),
         "status {status}, {} bytes",
         body.len()
     );
+    if status == 404 {
+        assert!(original_path(dir.path(), &format!("{name}.preview"), &id).exists());
+        for suffix in [".preview", ".large", ".avatar"] {
+            let (status, _, _) = get_bytes(&format!("{}/{name}{suffix}", serve.url)).await;
+            assert_eq!(status, 404, "{suffix} of an unfinished picture");
+        }
+    }
     // Sending it again stores it whole, thumbnails included.
     let (status, json) = try_post(&serve.url, INSTANCE_TOKEN, big.clone())
         .await

@@ -358,6 +358,11 @@ impl Store {
         if let Some(hit) = self.cache.get(key.as_ref()) {
             return Ok(Some(hit));
         }
+        // Thumbnails are written first: without its original, a thumbnail belongs to a write
+        // that never finished (a crash), and a picture is served whole or not at all.
+        if variant != Variant::Original && !self.exists(name, id).await? {
+            return Ok(None);
+        }
         // This service writes regular files only; a symlink was planted, and may point anywhere.
         if let Some(root) = &self.local_root {
             let path = root.join(key.as_ref());
