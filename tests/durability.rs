@@ -170,3 +170,84 @@ async fn sigkill_during_a_burst_keeps_every_acknowledged_picture() {
         }
     }
 }
+
+/// The trace of one upload to `serve` run under strace: its fsync and rename calls, in order.
+async fn traced_upload(extra: &[&str]) -> Option<(Vec<String>, String)> {
+    let strace_ok = std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !strace_ok {
+        common::missing_tool("strace");
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let trace = dir.path().join("trace");
+    let data = dir.path().join("data");
+    let store = format!("file:{}", data.display());
+    let trace_arg = trace.display().to_string();
+    let wrapper = [
+        "strace",
+        "-f",
+        "-qq",
+        "-e",
+        "trace=fsync,fdatasync,rename,renameat,renameat2",
+        "-o",
+        trace_arg.as_str(),
+    ];
+    let serve = Instance::start_under(&wrapper, &store, &[], extra).await;
+    let (status, json) = try_post(&serve.url, INSTANCE_TOKEN, common::jpeg(640, 480))
+        .await
+        .expect("upload");
+    assert_eq!(status, 200, "{json}");
+    let name = json["payload"]["url"]
+        .as_str()
+        .and_then(|u| u.rsplit('/').next())
+        .expect("name")
+        .to_owned();
+    // Read right after the answer: what the trace holds happened before it.
+    let calls = std::fs::read_to_string(&trace)
+        .expect("trace")
+        .lines()
+        .filter(|l| !l.contains("unfinished") && !l.contains("resumed"))
+        .map(str::to_owned)
+        .collect();
+    Some((calls, name))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_file_and_its_directory_are_synced_before_the_upload_is_acknowledged() {
+    let Some((calls, name)) = traced_upload(&[]).await else {
+        return;
+    };
+    let is_sync = |l: &String| l.contains("fsync(") || l.contains("fdatasync(");
+    // The original and its three thumbnails: each renamed into place between two syncs (the
+    // staged file's contents before, the directory entry after).
+    for suffix in ["", ".preview", ".large", ".avatar"] {
+        let target = format!("{name}{suffix}\"");
+        let at = calls
+            .iter()
+            .position(|l| l.contains("rename") && l.trim_end().contains(&target))
+            .unwrap_or_else(|| panic!("no rename to {name}{suffix}: {calls:#?}"));
+        assert!(
+            at > 0 && is_sync(&calls[at - 1]),
+            "{name}{suffix}: its contents are synced before the rename: {calls:#?}"
+        );
+        assert!(
+            calls.get(at + 1).is_some_and(is_sync),
+            "{name}{suffix}: its directory is synced after the rename: {calls:#?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_fsync_acknowledges_without_syncing() {
+    let Some((calls, name)) = traced_upload(&["--no-fsync"]).await else {
+        return;
+    };
+    assert!(calls.iter().any(|l| l.contains(&name)), "{calls:#?}");
+    assert!(
+        !calls.iter().any(|l| l.contains("fsync(")),
+        "--no-fsync: {calls:#?}"
+    );
+}

@@ -3,7 +3,7 @@
 //! for one test and stopped with it. After `../shared/tools/garage/up.sh`.
 //!
 //! The binary comes from `GARAGE_BIN`, else `~/.cache/garage-2.5.0/bin/garage` (where `.ci/run`
-//! builds it). Without one these tests are skipped, unless `GM_REQUIRE_GARAGE=1` (CI) makes
+//! builds it). Without one these tests are skipped, unless `GM_REQUIRE_TOOLS=1` (CI) makes
 //! that a failure.
 
 use std::path::{Path, PathBuf};
@@ -25,11 +25,7 @@ pub fn binary() -> Option<PathBuf> {
         })
         .filter(|p| p.is_file());
     if found.is_none() {
-        assert!(
-            std::env::var("GM_REQUIRE_GARAGE").as_deref() != Ok("1"),
-            "GM_REQUIRE_GARAGE=1 but no Garage binary: set GARAGE_BIN or run .ci/run"
-        );
-        eprintln!("skipped: no Garage binary (set GARAGE_BIN; .ci/run builds one)");
+        super::missing_tool("Garage (set GARAGE_BIN; .ci/run builds one)");
     }
     found
 }

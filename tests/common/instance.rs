@@ -24,8 +24,22 @@ pub struct Refused {
     pub took: Duration,
 }
 
-fn command(store: &str, env: &[(String, String)], port: u16, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_groupme-uploader"));
+fn command(
+    wrapper: &[&str],
+    store: &str,
+    env: &[(String, String)],
+    port: u16,
+    extra: &[&str],
+) -> Command {
+    let bin = env!("CARGO_BIN_EXE_groupme-uploader");
+    let mut cmd = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(args).arg(bin);
+            cmd
+        }
+        None => Command::new(bin),
+    };
     for (key, _) in std::env::vars() {
         if key.starts_with("AWS_") || key.starts_with("GM_") {
             cmd.env_remove(key);
@@ -38,6 +52,8 @@ fn command(store: &str, env: &[(String, String)], port: u16, extra: &[&str]) -> 
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::null());
+    // Its own process group, so a kill reaches a wrapper's child too.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     cmd
 }
 
@@ -45,10 +61,20 @@ impl Instance {
     /// Starts `serve --store STORE` with `env` (plus `extra` arguments) and waits until it
     /// answers `/health`; panics with its output if it exits instead.
     pub async fn start(store: &str, env: &[(String, String)], extra: &[&str]) -> Instance {
+        Instance::start_under(&[], store, env, extra).await
+    }
+
+    /// [`Instance::start`] under `wrapper` (a program and its arguments, e.g. strace).
+    pub async fn start_under(
+        wrapper: &[&str],
+        store: &str,
+        env: &[(String, String)],
+        extra: &[&str],
+    ) -> Instance {
         let dir = tempfile::tempdir().expect("dir");
         let log = dir.path().join("serve.log");
         let port = super::free_port();
-        let mut cmd = command(store, env, port, extra);
+        let mut cmd = command(wrapper, store, env, port, extra);
         cmd.stderr(std::fs::File::create(&log).expect("log"));
         let child = cmd.spawn().expect("spawn serve");
         let mut instance = Instance {
@@ -81,7 +107,7 @@ impl Instance {
 
     /// Runs a `serve` that must refuse to start; how it ended.
     pub async fn refused(store: &str, env: &[(String, String)]) -> Refused {
-        let mut cmd = command(store, env, super::free_port(), &[]);
+        let mut cmd = command(&[], store, env, super::free_port(), &[]);
         let started = Instant::now();
         let out = tokio::task::spawn_blocking(move || {
             let mut child = cmd.stderr(Stdio::piped()).spawn().expect("spawn serve");
@@ -107,8 +133,15 @@ impl Instance {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// SIGKILL, and wait for it to be gone: a crash, not a shutdown.
+    /// SIGKILL to the whole process group (serve, and a wrapper such as strace), and wait for
+    /// it to be gone: a crash, not a shutdown.
     pub fn kill(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .status()
+                .ok();
+        }
         self.child.kill().ok();
         self.child.wait().ok();
     }

@@ -401,3 +401,13 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A test that needs a tool this machine lacks is skipped, with a note; under `.ci/run`
+/// (`GM_REQUIRE_TOOLS=1`) that is a failure instead.
+pub fn missing_tool(what: &str) {
+    assert!(
+        std::env::var("GM_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "GM_REQUIRE_TOOLS=1 but this is missing: {what}"
+    );
+    eprintln!("skipped: missing {what}");
+}
