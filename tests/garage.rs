@@ -338,3 +338,114 @@ async fn serve_refuses_a_wrong_region_bucket_or_secret_at_start() {
     let ok = Instance::start("s3://images", &garage.env(0), &[]).await;
     assert!(ok.log().contains("s3://images"), "{}", ok.log());
 }
+
+/// A TCP relay to `upstream` that freezes for good, on every connection, as soon as a client
+/// sends the first part of a multipart upload (`?partNumber=` in a request line); `frozen` fires
+/// then. What came before (listing, small PUTs, creating the multipart upload) passes.
+async fn freezing_relay(upstream: String) -> (String, Arc<tokio::sync::Notify>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = format!("http://{}", listener.local_addr().expect("addr"));
+    let frozen = Arc::new(tokio::sync::Notify::new());
+    let is_frozen = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (notify, flag) = (frozen.clone(), is_frozen.clone());
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let server = tokio::net::TcpStream::connect(&upstream)
+                .await
+                .expect("upstream");
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, mut server_write) = server.into_split();
+            tokio::spawn(async move {
+                tokio::io::copy(&mut server_read, &mut client_write)
+                    .await
+                    .ok();
+            });
+            let (notify, flag) = (notify.clone(), flag.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = match client_read.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    let part = buf[..n].windows(11).any(|w| w == b"partNumber=");
+                    if part && !flag.swap(true, Ordering::SeqCst) {
+                        notify.notify_one();
+                    }
+                    if flag.load(Ordering::SeqCst) {
+                        // Hold the connection open and silent, like a store that hangs.
+                        std::future::pending::<()>().await;
+                    }
+                    if server_write.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, frozen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_mid_multipart_leaves_no_half_picture_in_the_bucket() {
+    let Some(bin) = garage::binary() else { return };
+    let garage = Garage::start(&bin, 1).await;
+    let upstream = format!("127.0.0.1:{}", garage.nodes[0].s3_port);
+    let (relay, frozen) = freezing_relay(upstream).await;
+    let mut env_a = garage.env(0);
+    for (k, v) in &mut env_a {
+        if k == "AWS_ENDPOINT" {
+            v.clone_from(&relay);
+        }
+    }
+    let mut a = Instance::start(&format!("s3://{BUCKET}"), &env_a, &[]).await;
+    let b = Instance::start(&format!("s3://{BUCKET}"), &garage.env(0), &[]).await;
+
+    // A takes a 30 MB image, writes its thumbnails, starts the original's multipart upload, and
+    // dies while its parts are on the wire.
+    let big = common::noise_png(3200, 3200, 23);
+    let upload_a = {
+        let (url, body) = (a.url.clone(), big.clone());
+        tokio::spawn(async move { upload(&url, body).await })
+    };
+    tokio::time::timeout(Duration::from_secs(60), frozen.notified())
+        .await
+        .expect("A reached the multipart upload");
+    a.kill();
+    assert!(upload_a.await.expect("join").is_err(), "never acknowledged");
+
+    // Nothing of it is served by B: not the original, not the thumbnails written before it.
+    let id = groupme_uploader::service::content_id(&big);
+    let name = format!("3200x3200.png.{id}");
+    for suffix in SUFFIXES {
+        let (status, _, _) = get_bytes(&format!("{}/{name}{suffix}", b.url)).await;
+        assert_eq!(status, 404, "{name}{suffix}");
+    }
+    let keys = keys_of(&garage.bucket(0), &id).await;
+    assert_eq!(keys.len(), 3, "the thumbnails only, no original: {keys:?}");
+
+    // The unfinished upload is Garage's to clean, as the README says.
+    let info = garage.cli(0, &["bucket", "info", BUCKET]);
+    assert!(info.contains("1 multipart uploads"), "{info}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let cleaned = garage.cli(
+        0,
+        &[
+            "bucket",
+            "cleanup-incomplete-uploads",
+            "--older-than",
+            "1s",
+            BUCKET,
+        ],
+    );
+    assert!(cleaned.contains("1 uploads deleted"), "{cleaned}");
+
+    // Sent again, through B, it is stored whole.
+    let again = upload(&b.url, big.clone()).await.expect("upload via B");
+    assert_eq!(again, name);
+    let got = renditions(&b.url, &name).await;
+    assert!(got[0] == big, "byte-identical");
+}

@@ -143,6 +143,11 @@ api_bind_addr = "127.0.0.1:{admin_port}"
         garage
     }
 
+    /// `garage -c CONFIG args…` on node `i` (an admin command); its stdout.
+    pub fn cli(&self, i: usize, args: &[&str]) -> String {
+        self.run_until(i, args, Duration::from_secs(30))
+    }
+
     /// `garage -c CONFIG args…` on node `i`, repeated until it succeeds (a cluster takes a
     /// moment to agree); its stdout.
     fn run_until(&self, i: usize, args: &[&str], limit: Duration) -> String {
