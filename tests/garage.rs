@@ -190,13 +190,20 @@ async fn a_three_node_cluster_keeps_every_acknowledged_picture_when_a_node_stops
     );
 
     // While node 1 is down, every acknowledged picture is whole through A.
-    for (i, name) in &acked {
-        let got = renditions(&a.url, name).await;
-        assert!(
-            got[0] == images[*i],
-            "picture {i} byte-identical with node 1 down"
-        );
-    }
+    let checks = acked.iter().map(|(i, name)| {
+        let (url, expected) = (a.url.clone(), images[*i].clone());
+        async move {
+            let got = renditions(&url, name).await;
+            assert!(
+                got[0] == expected,
+                "picture {i} byte-identical with node 1 down"
+            );
+        }
+    });
+    futures_util::stream::iter(checks)
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
 
     // Node 1 comes back: B takes uploads again, and the refused ones get in.
     garage.restart_node(1).await;
@@ -207,15 +214,22 @@ async fn a_three_node_cluster_keeps_every_acknowledged_picture_when_a_node_stops
         acked.push((*i, name));
     }
     assert_eq!(acked.len(), images.len());
-    for (i, name) in &acked {
-        let via_a = renditions(&a.url, name).await;
-        let via_b = renditions(&b.url, name).await;
-        assert!(via_a[0] == images[*i], "picture {i} through A");
-        assert!(
-            via_a == via_b,
-            "picture {i}: both instances serve the same bytes"
-        );
-    }
+    let checks = acked.iter().map(|(i, name)| {
+        let (a, b, expected) = (a.url.clone(), b.url.clone(), images[*i].clone());
+        async move {
+            let via_a = renditions(&a, name).await;
+            let via_b = renditions(&b, name).await;
+            assert!(via_a[0] == expected, "picture {i} through A");
+            assert!(
+                via_a == via_b,
+                "picture {i}: both instances serve the same bytes"
+            );
+        }
+    });
+    futures_util::stream::iter(checks)
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
 }
 
 /// Asserts that `serve` stopped at start with exit 1 and one line that says `expect`.

@@ -220,40 +220,15 @@ impl Store {
 
     /// One line that says what is wrong with this store, in the user's terms.
     fn explain(&self, e: &object_store::Error) -> String {
-        let detail = chain(e);
-        let what = &self.description;
-        let reason = if detail.contains("URL scheme is not allowed") {
-            "the endpoint is plain http:// (set AWS_ALLOW_HTTP=true to allow it)".to_owned()
-        } else if detail.contains("NoSuchBucket") {
-            "the bucket does not exist (create it, or fix the name)".to_owned()
-        } else if detail.contains("AuthorizationHeaderMalformed")
-            || detail.contains("IllegalLocationConstraint")
-            || detail.contains("PermanentRedirect")
-            || detail.contains("region")
-        {
-            "the region is wrong for this endpoint (set AWS_REGION)".to_owned()
-        } else if detail.contains("InvalidAccessKeyId")
-            || detail.contains("SignatureDoesNotMatch")
-            || detail.contains("AccessDenied")
-            || detail.contains("403")
-        {
-            "the credentials were refused (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
-             and the key's rights on the bucket)"
-                .to_owned()
-        } else if detail.contains("error sending request")
-            || detail.contains("onnect")
-            || detail.contains("timed out")
-            || detail.contains("dns")
-        {
-            let mut root: &dyn std::error::Error = e;
-            while let Some(cause) = root.source() {
-                root = cause;
-            }
-            format!("cannot reach the endpoint (check AWS_ENDPOINT): {root}")
-        } else {
-            detail
-        };
-        format!("{what}: {reason}")
+        let mut root: &dyn std::error::Error = e;
+        while let Some(cause) = root.source() {
+            root = cause;
+        }
+        format!(
+            "{}: {}",
+            self.description,
+            reason(&chain(e), &root.to_string())
+        )
     }
 
     /// Removes staged files that a killed process left in a local store (`name#N`, older than
@@ -404,6 +379,67 @@ pub fn spawn_sweeper(store: Store) {
     });
 }
 
+/// The text between `<{tag}>` and `</{tag}>` in an S3 error document, unescaped.
+fn xml_field(detail: &str, tag: &str) -> Option<String> {
+    let start = detail.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let len = detail[start..].find(&format!("</{tag}>"))?;
+    let text = &detail[start..start + len];
+    Some(
+        text.replace("&apos;", "'")
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// What a store error (`detail`, with its innermost cause `root`) means for whoever runs the
+/// service: a missing bucket, a wrong region, refused credentials, an endpoint that cannot be
+/// reached or one that answers with an error.
+fn reason(detail: &str, root: &str) -> String {
+    let code = xml_field(detail, "Code").unwrap_or_default();
+    let message = xml_field(detail, "Message").unwrap_or_default();
+    let status = detail
+        .split_once("status code: ")
+        .and_then(|(_, rest)| rest.get(..3))
+        .and_then(|s| s.parse::<u16>().ok());
+    let said = if message.is_empty() {
+        String::new()
+    } else {
+        format!(" (the store says: {message})")
+    };
+    if detail.contains("URL scheme is not allowed") {
+        "the endpoint is plain http:// (set AWS_ALLOW_HTTP=true to allow it)".to_owned()
+    } else if code == "NoSuchBucket" {
+        "the bucket does not exist (create it, or fix the name)".to_owned()
+    } else if matches!(
+        code.as_str(),
+        "AuthorizationHeaderMalformed" | "IllegalLocationConstraint" | "PermanentRedirect"
+    ) {
+        format!("the region is wrong for this endpoint (set AWS_REGION){said}")
+    } else if matches!(
+        code.as_str(),
+        "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied"
+    ) || status == Some(403)
+    {
+        format!(
+            "the credentials were refused (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+             and the key's rights on the bucket){said}"
+        )
+    } else if let Some(status) = status {
+        let code = if code.is_empty() {
+            String::new()
+        } else {
+            format!(" {code}")
+        };
+        format!("the store answered {status}{code}{said}")
+    } else if detail.contains("error sending request") || detail.contains("timed out") {
+        format!("cannot reach the endpoint (check AWS_ENDPOINT): {root}")
+    } else {
+        detail.to_owned()
+    }
+}
+
 /// A staged write of `object_store`'s local store: `name#N`.
 fn is_staged_name(name: &str) -> bool {
     name.rsplit_once('#').is_some_and(|(base, n)| {
@@ -500,6 +536,68 @@ mod tests {
             "bucket s3://images at http://127.0.0.1:3900 (region garage)"
         );
         assert!(!shown.contains("secret"));
+    }
+
+    /// Errors as object_store 0.14 reports them from Garage 2.5 (seen in `tests/garage.rs`).
+    const GET: &str = "Generic S3 error: Error performing list request: Error performing GET \
+        http://127.0.0.1:3900/images?list-type=2&prefix=pictures%2F in 1.05ms - ";
+
+    #[test]
+    fn store_errors_are_explained_in_the_users_terms() {
+        let xml = |status: &str, code: &str, message: &str| {
+            format!(
+                "{GET}Server returned non-2xx status code: {status}: <?xml version=\"1.0\" \
+                 encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message>\
+                 <Resource>/images</Resource><Region>garage</Region></Error>"
+            )
+        };
+        let cases = [
+            (
+                xml(
+                    "400 Bad Request",
+                    "AuthorizationHeaderMalformed",
+                    "unexpected scope: &apos;us-east-1&apos;",
+                ),
+                "the region is wrong for this endpoint (set AWS_REGION) (the store says: unexpected scope: 'us-east-1')",
+            ),
+            (
+                xml("404 Not Found", "NoSuchBucket", "Bucket not found: nope"),
+                "the bucket does not exist (create it, or fix the name)",
+            ),
+            (
+                xml(
+                    "403 Forbidden",
+                    "AccessDenied",
+                    "Forbidden: Invalid signature",
+                ),
+                "the credentials were refused (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+                 and the key's rights on the bucket) (the store says: Forbidden: Invalid signature)",
+            ),
+            (
+                xml(
+                    "503 Service Unavailable",
+                    "ServiceUnavailable",
+                    "Could not reach quorum of 2. Not connected: b7c1",
+                ),
+                "the store answered 503 ServiceUnavailable (the store says: Could not reach quorum of 2. Not connected: b7c1)",
+            ),
+            (
+                format!(
+                    "{GET}HTTP error: error sending request: client error (Connect): tcp connect error: Connection refused (os error 111)"
+                ),
+                "cannot reach the endpoint (check AWS_ENDPOINT): Connection refused (os error 111)",
+            ),
+            (
+                format!("{GET}HTTP error: builder error: URL scheme is not allowed"),
+                "the endpoint is plain http:// (set AWS_ALLOW_HTTP=true to allow it)",
+            ),
+        ];
+        for (detail, expected) in cases {
+            assert_eq!(
+                reason(&detail, "Connection refused (os error 111)"),
+                expected
+            );
+        }
     }
 
     #[test]
