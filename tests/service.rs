@@ -122,21 +122,8 @@ async fn same_bytes_same_id_stored_once() {
     let (_, a) = curl_post(&svc.url(), TOKEN, bytes.clone()).await;
     let (_, b) = curl_post(&svc.url(), TOKEN, bytes).await;
     assert_eq!(a["payload"]["url"], b["payload"]["url"]);
-    let files = walk(svc.dir.path());
+    let files = common::files_under(svc.dir.path());
     assert_eq!(files.len(), 4, "one original + three thumbnails: {files:?}");
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[tokio::test]
