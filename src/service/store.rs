@@ -202,10 +202,9 @@ impl Store {
     /// refused credentials, an unreachable endpoint or a read-only directory stop the service at
     /// start with one line, not at the first upload.
     pub async fn check(&self) -> Result<(), StoreError> {
-        let explain = |e: object_store::Error| StoreError(self.explain(&e));
         let mut listing = self.inner.list(Some(&Key::from("pictures")));
         if let Some(Err(e)) = listing.next().await {
-            return Err(explain(e));
+            return Err(self.fail(e));
         }
         let mut raw = [0u8; 8];
         getrandom::fill(&mut raw).ok();
@@ -213,22 +212,22 @@ impl Store {
         self.inner
             .put(&probe, PutPayload::from_static(b"probe"))
             .await
-            .map_err(explain)?;
-        self.inner.delete(&probe).await.map_err(explain)?;
+            .map_err(|e| self.fail(e))?;
+        self.inner.delete(&probe).await.map_err(|e| self.fail(e))?;
         Ok(())
     }
 
-    /// One line that says what is wrong with this store, in the user's terms.
-    fn explain(&self, e: &object_store::Error) -> String {
-        let mut root: &dyn std::error::Error = e;
+    /// The error, with one line that says what is wrong with this store in the user's terms.
+    fn fail(&self, e: object_store::Error) -> StoreError {
+        let mut root: &dyn std::error::Error = &e;
         while let Some(cause) = root.source() {
             root = cause;
         }
-        format!(
+        StoreError(format!(
             "{}: {}",
             self.description,
-            reason(&chain(e), &root.to_string())
-        )
+            reason(&chain(&e), &root.to_string())
+        ))
     }
 
     /// Removes staged files that a killed process left in a local store (`name#N`, older than
@@ -286,7 +285,7 @@ impl Store {
         match self.inner.head(&key).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(StoreError(self.explain(&e))),
+            Err(e) => Err(self.fail(e)),
         }
     }
 
@@ -306,19 +305,22 @@ impl Store {
     }
 
     async fn put(&self, key: Key, bytes: Bytes) -> Result<(), StoreError> {
-        let explain = |e: object_store::Error| StoreError(self.explain(&e));
         if bytes.len() <= PART_BYTES {
             self.inner
                 .put(&key, PutPayload::from_bytes(bytes))
                 .await
-                .map_err(explain)?;
+                .map_err(|e| self.fail(e))?;
             return Ok(());
         }
         // Nothing is visible under `key` until the upload completes; a failed one is aborted.
-        let upload = self.inner.put_multipart(&key).await.map_err(explain)?;
+        let upload = self
+            .inner
+            .put_multipart(&key)
+            .await
+            .map_err(|e| self.fail(e))?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
         writer.put(bytes);
-        writer.finish().await.map_err(explain)?;
+        writer.finish().await.map_err(|e| self.fail(e))?;
         Ok(())
     }
 
@@ -348,15 +350,12 @@ impl Store {
         }
         match self.inner.get(&key).await {
             Ok(found) => {
-                let bytes = found
-                    .bytes()
-                    .await
-                    .map_err(|e| StoreError(self.explain(&e)))?;
+                let bytes = found.bytes().await.map_err(|e| self.fail(e))?;
                 self.cache.insert(key.to_string(), bytes.clone());
                 Ok(Some(bytes))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(StoreError(self.explain(&e))),
+            Err(e) => Err(self.fail(e)),
         }
     }
 }
