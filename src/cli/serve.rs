@@ -59,19 +59,6 @@ pub fn generate_token() -> Token {
 pub async fn run(args: ServeArgs) -> ExitCode {
     // object_store logs every retry at info: a failing start would print them before its one line.
     crate::cli::init_logging("info,object_store=warn");
-    let mut tokens: Vec<Token> = args.tokens.iter().cloned().filter_map(Token::new).collect();
-    if let Ok(env) = std::env::var("GM_SERVICE_TOKENS") {
-        tokens.extend(env.split(',').filter_map(Token::new));
-    }
-    if tokens.is_empty() {
-        let token = generate_token();
-        // Printed once, on purpose: without it nobody could use this instance.
-        eprintln!(
-            "No token configured; this run accepts X-Access-Token: {}",
-            token.expose()
-        );
-        tokens.push(token);
-    }
     let store_spec = args.store.clone().unwrap_or_else(|| {
         let dir = args
             .data
@@ -100,6 +87,32 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     }
     store::spawn_sweeper(store.clone());
+    let mut tokens: Vec<Token> = args.tokens.iter().cloned().filter_map(Token::new).collect();
+    if let Ok(env) = std::env::var("GM_SERVICE_TOKENS") {
+        tokens.extend(env.split(',').filter_map(Token::new));
+    }
+    if tokens.is_empty() {
+        let token = generate_token();
+        // Printed once, on purpose: without it nobody could use this instance.
+        eprintln!(
+            "No token configured; this run accepts X-Access-Token: {}",
+            token.expose()
+        );
+        if store_spec.starts_with("s3://") {
+            eprintln!(
+                "Other instances on this bucket generate tokens of their own: behind a load \
+                 balancer, give them all the same --token or GM_SERVICE_TOKENS."
+            );
+        }
+        tokens.push(token);
+    }
+    if args.public_url.is_none() && store_spec.starts_with("s3://") {
+        tracing::warn!(
+            "URLs name this instance ({}); behind a load balancer, give every instance the same \
+             --public-url",
+            args.listen
+        );
+    }
     let public_url = args
         .public_url
         .clone()

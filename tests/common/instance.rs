@@ -46,7 +46,7 @@ fn command(
         }
     }
     cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--store", store, "--token", INSTANCE_TOKEN])
+        .args(["--store", store])
         .args(extra)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env_remove("RUST_LOG")
@@ -75,6 +75,7 @@ impl Instance {
         let log = dir.path().join("serve.log");
         let port = super::free_port();
         let mut cmd = command(wrapper, store, env, port, extra);
+        cmd.args(["--token", INSTANCE_TOKEN]);
         cmd.stderr(std::fs::File::create(&log).expect("log"));
         let child = cmd.spawn().expect("spawn serve");
         let mut instance = Instance {
@@ -105,7 +106,8 @@ impl Instance {
         }
     }
 
-    /// Runs a `serve` that must refuse to start; how it ended.
+    /// Runs a `serve` that must refuse to start (with no token given, so it would print a
+    /// generated one if it got that far); how it ended.
     pub async fn refused(store: &str, env: &[(String, String)]) -> Refused {
         let mut cmd = command(&[], store, env, super::free_port(), &[]);
         let started = Instant::now();
