@@ -12,22 +12,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eframe::egui;
+#[path = "../tests/common/dropped.rs"]
+mod dropped;
+
+use dropped::Dropped;
 use groupme_uploader::app::worker::FilePicker;
 use groupme_uploader::app::{Action, AppConfig, Tab, UploaderApp};
 use groupme_uploader::settings::Dirs;
 use tokio::io::AsyncReadExt as _;
-
-#[derive(Debug)]
-struct Dropped(PathBuf);
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        std::fs::read(&self.0).map_err(|e| e.to_string())
-    }
-}
 
 struct NoPicker;
 

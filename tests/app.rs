@@ -2,10 +2,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::dropped::Dropped;
 use common::{TOKEN, TestService, token};
 use eframe::egui;
 use egui_kittest::Harness;
@@ -14,19 +15,6 @@ use groupme_uploader::app::worker::FilePicker;
 use groupme_uploader::app::{AppConfig, UploaderApp};
 use groupme_uploader::jobs::JobState;
 use groupme_uploader::settings::Dirs;
-
-/// A dropped file as egui-winit hands it over.
-#[derive(Debug)]
-struct Dropped(PathBuf);
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        std::fs::read(&self.0).map_err(|e| e.to_string())
-    }
-}
 
 /// Returns the given paths instead of opening a dialog.
 struct FakePicker(Vec<PathBuf>);

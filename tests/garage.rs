@@ -368,7 +368,8 @@ async fn serve_refuses_a_wrong_region_bucket_or_secret_at_start() {
     let ok = Instance::start("s3://images", &garage.env(0), &[]).await;
     assert!(ok.log().contains("s3://images"), "{}", ok.log());
     assert!(
-        ok.log().contains("give every instance the same --public-url"),
+        ok.log()
+            .contains("give every instance the same --public-url"),
         "{}",
         ok.log()
     );

@@ -2,6 +2,7 @@
 //! raw-HTTP server for fault injection.
 #![allow(dead_code)]
 
+pub mod dropped;
 pub mod garage;
 pub mod instance;
 
