@@ -339,16 +339,7 @@ mod mirror {
     }
 
     async fn mirror(svc: &TestService, remote: &str) -> (u16, serde_json::Value) {
-        let mut url = url::Url::parse(&format!("{}/pictures", svc.url())).expect("url");
-        url.query_pairs_mut().append_pair("url", remote);
-        let resp = http()
-            .post(url)
-            .header("X-Access-Token", TOKEN)
-            .send()
-            .await
-            .expect("send");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or_default())
+        common::mirror(&svc.url(), TOKEN, remote).await
     }
 
     #[tokio::test]
@@ -481,16 +472,7 @@ mod ssrf {
     }
 
     async fn mirror_status(svc: &TestService, remote: &str) -> (u16, String) {
-        let mut url = url::Url::parse(&format!("{}/pictures", svc.url())).expect("url");
-        url.query_pairs_mut().append_pair("url", remote);
-        let resp = http()
-            .post(url)
-            .header("X-Access-Token", TOKEN)
-            .send()
-            .await
-            .expect("send");
-        let status = resp.status().as_u16();
-        let json: serde_json::Value = resp.json().await.unwrap_or_default();
+        let (status, json) = common::mirror(&svc.url(), TOKEN, remote).await;
         (status, error_text(&json))
     }
 

@@ -41,6 +41,21 @@ pub async fn try_post(
     Ok((status, resp.json().await.unwrap_or_default()))
 }
 
+/// `POST {base}/pictures?url=REMOTE` with only the token, as the app mirrors a link: the status
+/// and the JSON answer (`Null` when the answer is not JSON).
+pub async fn mirror(base: &str, token: &str, remote: &str) -> (u16, serde_json::Value) {
+    let mut url = url::Url::parse(&format!("{base}/pictures")).expect("url");
+    url.query_pairs_mut().append_pair("url", remote);
+    let resp = http()
+        .post(url)
+        .header("X-Access-Token", token)
+        .send()
+        .await
+        .expect("send");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or_default())
+}
+
 /// [`try_post`] to a server that must answer.
 pub async fn curl_post(base: &str, token: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
     try_post(base, token, body).await.expect("send")
@@ -305,6 +320,17 @@ async fn read_head(stream: &mut TcpStream) -> Option<(Recorded, usize, Vec<u8>)>
     ))
 }
 
+/// Reads into `body` until it holds `len` bytes or the client stops sending.
+async fn read_body(stream: &mut TcpStream, body: &mut Vec<u8>, len: usize) {
+    let mut chunk = vec![0u8; 64 * 1024];
+    while body.len() < len {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
 async fn handle(mut stream: TcpStream, reply: Reply, recorded: Arc<Mutex<Vec<Recorded>>>) {
     let Some((mut request, len, mut body)) = read_head(&mut stream).await else {
         return;
@@ -317,25 +343,13 @@ async fn handle(mut stream: TcpStream, reply: Reply, recorded: Arc<Mutex<Vec<Rec
             drop(stream);
         }
         Reply::StallMidBody => {
-            let mut chunk = vec![0u8; 64 * 1024];
-            while body.len() < len / 2 {
-                match stream.read(&mut chunk).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => body.extend_from_slice(&chunk[..n]),
-                }
-            }
+            read_body(&mut stream, &mut body, len / 2).await;
             request.body = body;
             recorded.lock().expect("lock").push(request);
             tokio::time::sleep(Duration::from_secs(600)).await;
         }
         Reply::Drip(text, ms) => {
-            let mut chunk = vec![0u8; 64 * 1024];
-            while body.len() < len {
-                match stream.read(&mut chunk).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => body.extend_from_slice(&chunk[..n]),
-                }
-            }
+            read_body(&mut stream, &mut body, len).await;
             request.body = body;
             recorded.lock().expect("lock").push(request);
             let head = format!(
@@ -354,13 +368,7 @@ async fn handle(mut stream: TcpStream, reply: Reply, recorded: Arc<Mutex<Vec<Rec
             stream.shutdown().await.ok();
         }
         Reply::Answer(status, headers, text) => {
-            let mut chunk = vec![0u8; 64 * 1024];
-            while body.len() < len {
-                match stream.read(&mut chunk).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => body.extend_from_slice(&chunk[..n]),
-                }
-            }
+            read_body(&mut stream, &mut body, len).await;
             request.body = body;
             recorded.lock().expect("lock").push(request);
             let mut out = format!(
