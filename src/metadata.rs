@@ -1,24 +1,34 @@
-//! Metadata removal before upload (pure): drops location and other metadata from JPEG and PNG
-//! containers without touching the compressed pixels. An allow-list, not a deny-list: in a JPEG
+//! Metadata removal before upload (pure): drops location and other metadata from JPEG, PNG and
+//! WebP containers without touching the compressed pixels. An allow-list, not a deny-list: in a JPEG
 //! only JFIF, ICC and Adobe application segments survive (XMP and IPTC carry GPS too), the EXIF
 //! orientation is rewritten alone so the picture stays upright, and anything after the
-//! end-of-image marker (a phone's second image with its own GPS) is cut.
+//! end-of-image marker (a phone's second image with its own GPS) is cut. In a WebP the EXIF and
+//! XMP chunks go, the orientation again kept alone.
 
 use bytes::Bytes;
+use img_parts::ImageEXIF as _;
 use img_parts::jpeg::{Jpeg, JpegSegment, markers};
 use img_parts::png::Png;
+use img_parts::riff::RiffContent;
+use img_parts::webp::{CHUNK_EXIF, CHUNK_VP8X, CHUNK_XMP, WebP};
 
 /// PNG chunks that carry text, EXIF or timestamps.
 const PNG_METADATA: [[u8; 4]; 5] = [*b"tEXt", *b"zTXt", *b"iTXt", *b"eXIf", *b"tIME"];
 
+/// The XMP flag in the first byte of a WebP's VP8X chunk.
+const VP8X_XMP_FLAG: u8 = 0b0000_0100;
+
 /// Strips metadata. `Ok(None)` when there was none to strip or the format is not handled
-/// (GIF, WebP: uploaded as they are).
+/// (GIF: uploaded as it is).
 pub fn strip(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     if bytes.starts_with(&[0xFF, 0xD8]) {
         return strip_jpeg(bytes);
     }
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         return strip_png(bytes);
+    }
+    if bytes.len() > 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        return strip_webp(bytes);
     }
     Ok(None)
 }
@@ -136,6 +146,29 @@ fn strip_png(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     Ok(Some(png.encoder().bytes().to_vec()))
 }
 
+fn strip_webp(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let mut webp = WebP::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| e.to_string())?;
+    if !webp.has_chunk(CHUNK_EXIF) && !webp.has_chunk(CHUNK_XMP) {
+        return Ok(None);
+    }
+    let orientation = webp.exif().and_then(|tiff| exif_orientation(&tiff));
+    webp.remove_chunks_by_id(CHUNK_XMP);
+    // A WebP's EXIF chunk holds the TIFF data alone, without JPEG's "Exif\0\0". `set_exif` also
+    // fixes the VP8X flags for EXIF (and drops VP8X when nothing needs it any more).
+    webp.set_exif(orientation.map(|v| orientation_exif(v).slice(6..)));
+    // img-parts leaves the XMP flag set: clear it, so readers do not look for a chunk that is gone.
+    if let Some(vp8x) = webp.chunks_mut().iter_mut().find(|c| c.id() == CHUNK_VP8X)
+        && let RiffContent::Data(data) = vp8x.content_mut()
+        && let Some(&flags) = data.first()
+    {
+        let mut fixed = data.to_vec();
+        fixed[0] = flags & !VP8X_XMP_FLAG;
+        *data = Bytes::from(fixed);
+    }
+    let out = webp.encoder().bytes().to_vec();
+    Ok((out != bytes).then_some(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +225,100 @@ mod tests {
         let out = strip(&with_tail).expect("strip").expect("changed");
         assert!(!contains(&out, b"second image with GPS"));
         assert_eq!(pixels(&out), pixels(PROGRESSIVE));
+    }
+
+    /// A WebP (the image crate writes lossless) carrying an EXIF block with `orientation` and a
+    /// GPS note, and an XMP chunk: the extended format, with a VP8X chunk.
+    fn webp_with_metadata(orientation: u16) -> Vec<u8> {
+        let img = image::RgbaImage::from_fn(24, 16, |x, y| {
+            image::Rgba([x as u8 * 9, y as u8 * 13, 90, 200])
+        });
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::WebP)
+            .expect("webp");
+        let mut webp = WebP::from_bytes(Bytes::from(out.into_inner())).expect("parse");
+        let mut tiff = orientation_exif(orientation).slice(6..).to_vec();
+        tiff.extend_from_slice(b"GPS 52.1,4.3");
+        webp.set_exif(Some(Bytes::from(tiff)));
+        webp.chunks_mut().push(img_parts::riff::RiffChunk::new(
+            CHUNK_XMP,
+            RiffContent::Data(Bytes::from_static(
+                b"<x:xmpmeta>exif:GPSLatitude 52.1</x:xmpmeta>",
+            )),
+        ));
+        // As a real encoder does: the VP8X flags say an XMP chunk is there.
+        if let Some(vp8x) = webp.chunks_mut().iter_mut().find(|c| c.id() == CHUNK_VP8X)
+            && let RiffContent::Data(data) = vp8x.content_mut()
+        {
+            let mut flagged = data.to_vec();
+            flagged[0] |= VP8X_XMP_FLAG;
+            *data = Bytes::from(flagged);
+        }
+        let bytes = webp.encoder().bytes().to_vec();
+        assert_eq!(
+            vp8x_flags(&bytes).map(|f| f & VP8X_XMP_FLAG),
+            Some(VP8X_XMP_FLAG)
+        );
+        bytes
+    }
+
+    fn vp8x_flags(bytes: &[u8]) -> Option<u8> {
+        let webp = WebP::from_bytes(Bytes::copy_from_slice(bytes)).expect("parse");
+        webp.chunk_by_id(CHUNK_VP8X)
+            .and_then(|c| c.content().data())
+            .and_then(|d| d.first().copied())
+    }
+
+    #[test]
+    fn webp_loses_exif_and_xmp_but_not_pixels_nor_orientation() {
+        for orientation in [1, 6] {
+            let with = webp_with_metadata(orientation);
+            assert!(contains(&with, b"52.1"));
+            let out = strip(&with).expect("strip").expect("changed");
+            assert!(
+                !contains(&out, b"52.1"),
+                "orientation {orientation}: GPS gone"
+            );
+            assert!(!contains(&out, b"xmpmeta"), "XMP gone");
+            let webp = WebP::from_bytes(Bytes::from(out.clone())).expect("parse");
+            let kept = webp.exif().and_then(|tiff| exif_orientation(&tiff));
+            assert_eq!(kept, (orientation != 1).then_some(orientation));
+            // With EXIF left the file stays in the extended format, whose flags must match what
+            // is there; without, it may go back to the simple format (no VP8X at all).
+            match vp8x_flags(&out) {
+                Some(flags) => {
+                    assert_eq!(flags & VP8X_XMP_FLAG, 0, "no XMP flag without XMP");
+                    assert_eq!(flags & 0b0000_1000 != 0, kept.is_some(), "EXIF flag");
+                }
+                None => assert_eq!(kept, None, "EXIF needs the extended format"),
+            }
+            let decoded = |b: &[u8]| {
+                image::load_from_memory(b)
+                    .expect("decode")
+                    .into_rgba8()
+                    .into_raw()
+            };
+            assert_eq!(decoded(&out), decoded(&with), "pixels untouched");
+            // The kept orientation is the one the thumbnailer reads: 24x16 turned to 16x24.
+            let upright = crate::thumbnail::decode_upright(&out, None, image::Limits::no_limits())
+                .expect("decode");
+            let expected = if orientation == 6 { (16, 24) } else { (24, 16) };
+            assert_eq!((upright.width(), upright.height()), expected);
+            assert_eq!(strip(&out).expect("strip"), None, "nothing left to strip");
+        }
+    }
+
+    #[test]
+    fn cut_or_damaged_webps_are_an_error_or_left_alone_never_a_panic() {
+        let with = webp_with_metadata(6);
+        for end in 0..with.len() {
+            strip(&with[..end]).ok();
+        }
+        let mut damaged = with.clone();
+        for i in (12..damaged.len()).step_by(7) {
+            damaged[i] ^= 0xA5;
+            strip(&damaged).ok();
+        }
     }
 
     #[test]
