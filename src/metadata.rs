@@ -3,7 +3,8 @@
 //! only JFIF, ICC and Adobe application segments survive (XMP and IPTC carry GPS too), the EXIF
 //! orientation is rewritten alone so the picture stays upright, and anything after the
 //! end-of-image marker (a phone's second image with its own GPS) is cut. In a WebP the EXIF and
-//! XMP chunks go, the orientation again kept alone.
+//! XMP chunks go, the orientation again kept alone. In a GIF, comments and application extensions
+//! other than the loop count (XMP, ICC, editors' data) go, and anything after the trailer.
 
 use bytes::Bytes;
 use img_parts::ImageEXIF as _;
@@ -18,8 +19,10 @@ const PNG_METADATA: [[u8; 4]; 5] = [*b"tEXt", *b"zTXt", *b"iTXt", *b"eXIf", *b"t
 /// The XMP flag in the first byte of a WebP's VP8X chunk.
 const VP8X_XMP_FLAG: u8 = 0b0000_0100;
 
-/// Strips metadata. `Ok(None)` when there was none to strip or the format is not handled
-/// (GIF: uploaded as it is).
+/// GIF application extensions that only say how the animation loops: kept.
+const GIF_LOOP_APPS: [&[u8]; 2] = [b"NETSCAPE2.0", b"ANIMEXTS1.0"];
+
+/// Strips metadata. `Ok(None)` when there was none to strip or the format is not handled.
 pub fn strip(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     if bytes.starts_with(&[0xFF, 0xD8]) {
         return strip_jpeg(bytes);
@@ -29,6 +32,9 @@ pub fn strip(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     }
     if bytes.len() > 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
         return strip_webp(bytes);
+    }
+    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        return strip_gif(bytes);
     }
     Ok(None)
 }
@@ -167,6 +173,77 @@ fn strip_webp(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     }
     let out = webp.encoder().bytes().to_vec();
     Ok((out != bytes).then_some(out))
+}
+
+/// The size of a GIF colour table announced by `flags` (of the screen or an image descriptor).
+fn gif_table_len(flags: u8) -> usize {
+    if flags & 0x80 == 0 {
+        0
+    } else {
+        3 << ((flags & 7) + 1)
+    }
+}
+
+/// Where the data sub-blocks starting at `i` end (after their zero-length terminator).
+fn gif_sub_blocks_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        let n = usize::from(*b.get(i)?);
+        i += 1 + n;
+        if n == 0 {
+            return Some(i);
+        }
+    }
+}
+
+/// Walks a GIF's blocks and copies all but comments and foreign application extensions; the
+/// frames' compressed data is copied byte for byte.
+fn strip_gif(b: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let damaged = || "the GIF is truncated or damaged".to_owned();
+    let screen = b.get(..13).ok_or_else(damaged)?;
+    let mut i = 13 + gif_table_len(screen[10]);
+    let mut out = Vec::with_capacity(b.len());
+    out.extend_from_slice(b.get(..i).ok_or_else(damaged)?);
+    loop {
+        match *b.get(i).ok_or_else(damaged)? {
+            // The trailer: whatever follows it is not part of the picture.
+            0x3B => {
+                out.push(0x3B);
+                break;
+            }
+            // An image: descriptor, local colour table, LZW code size, compressed data.
+            0x2C => {
+                let descriptor = b.get(i..i + 10).ok_or_else(damaged)?;
+                let data = i + 10 + gif_table_len(descriptor[9]) + 1;
+                let end = gif_sub_blocks_end(b, data).ok_or_else(damaged)?;
+                out.extend_from_slice(b.get(i..end).ok_or_else(damaged)?);
+                i = end;
+            }
+            0x21 => {
+                let label = *b.get(i + 1).ok_or_else(damaged)?;
+                let end = gif_sub_blocks_end(b, i + 2).ok_or_else(damaged)?;
+                let block = b.get(i..end).ok_or_else(damaged)?;
+                let keep = match label {
+                    // Frame timing and transparency; plain text is part of the picture.
+                    0xF9 | 0x01 => true,
+                    // The application's 11-byte name is the first sub-block.
+                    0xFF => {
+                        block.get(2) == Some(&11)
+                            && block
+                                .get(3..14)
+                                .is_some_and(|name| GIF_LOOP_APPS.contains(&name))
+                    }
+                    // Comments (0xFE) and anything unknown.
+                    _ => false,
+                };
+                if keep {
+                    out.extend_from_slice(block);
+                }
+                i = end;
+            }
+            _ => return Err(damaged()),
+        }
+    }
+    Ok((out != b).then_some(out))
 }
 
 #[cfg(test)]
@@ -317,6 +394,97 @@ mod tests {
         let mut damaged = with.clone();
         for i in (12..damaged.len()).step_by(7) {
             damaged[i] ^= 0xA5;
+            strip(&damaged).ok();
+        }
+    }
+
+    /// An animated GIF (3 frames, looping) with a comment and an XMP block holding a location.
+    fn gif_with_metadata() -> (Vec<u8>, Vec<u8>) {
+        use image::codecs::gif::{GifEncoder, Repeat};
+        let mut plain = Vec::new();
+        {
+            let mut enc = GifEncoder::new_with_speed(&mut plain, 30);
+            enc.set_repeat(Repeat::Infinite).expect("repeat");
+            for i in 0..3u8 {
+                let img = image::RgbaImage::from_fn(20, 12, |x, y| {
+                    image::Rgba([x as u8 * 12, y as u8 * 20, i * 80, 255])
+                });
+                enc.encode_frame(image::Frame::new(img)).expect("frame");
+            }
+        }
+        let at = plain
+            .windows(14)
+            .position(|w| w == b"\x21\xFF\x0BNETSCAPE2.0")
+            .expect("loop block");
+        let mut with = plain[..at].to_vec();
+        with.extend_from_slice(b"\x21\xFE\x0Dtaken at 52.1\x00");
+        let xmp = b"<x:xmpmeta>52.1,4.3</x:xmpmeta>";
+        with.extend_from_slice(b"\x21\xFF\x0BXMP DataXMP");
+        with.push(xmp.len() as u8);
+        with.extend_from_slice(xmp);
+        with.push(0);
+        with.extend_from_slice(&plain[at..]);
+        with.extend_from_slice(b"trailing 52.1");
+        (plain, with)
+    }
+
+    /// Every frame's pixels; `None` when the GIF does not decode.
+    fn gif_frames(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+        use image::AnimationDecoder as _;
+        image::codecs::gif::GifDecoder::new(std::io::Cursor::new(bytes))
+            .ok()?
+            .into_frames()
+            .map(|f| f.ok().map(|f| f.into_buffer().into_raw()))
+            .collect()
+    }
+
+    #[test]
+    fn gif_loses_comments_and_xmp_but_keeps_frames_and_loop() {
+        let (plain, with) = gif_with_metadata();
+        let out = strip(&with).expect("strip").expect("changed");
+        assert!(
+            !contains(&out, b"52.1"),
+            "comment, XMP and trailing data gone"
+        );
+        assert!(contains(&out, b"NETSCAPE2.0"), "the loop count stays");
+        assert_eq!(out, plain, "exactly the GIF without the additions");
+        assert_eq!(gif_frames(&out).expect("decode").len(), 3);
+        assert_eq!(gif_frames(&out), gif_frames(&with), "frames untouched");
+        assert_eq!(strip(&out).expect("strip"), None, "nothing left to strip");
+    }
+
+    #[test]
+    fn real_gifs_keep_every_frame() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/image-rs");
+        let mut seen = 0;
+        for sub in ["images/gif/simple", "images/gif/anim", "regression/gif"] {
+            for entry in std::fs::read_dir(format!("{dir}/{sub}")).expect("corpus") {
+                let path = entry.expect("entry").path();
+                let bytes = std::fs::read(&path).expect("read");
+                let Some(frames) = gif_frames(&bytes) else {
+                    continue; // not decodable to begin with
+                };
+                let out = strip(&bytes)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                    .unwrap_or_else(|| bytes.clone());
+                assert_eq!(gif_frames(&out), Some(frames), "{}", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 10, "{seen} corpus GIFs");
+    }
+
+    #[test]
+    fn cut_or_damaged_gifs_are_an_error_never_a_panic() {
+        let (_, with) = gif_with_metadata();
+        let trailer = with.len() - b"trailing 52.1".len();
+        for end in 0..trailer {
+            // Too short to be told a GIF (left alone), or an error: never a "stripped" result.
+            assert!(!matches!(strip(&with[..end]), Ok(Some(_))), "cut at {end}");
+        }
+        let mut damaged = with.clone();
+        for i in (6..damaged.len()).step_by(5) {
+            damaged[i] ^= 0x5A;
             strip(&damaged).ok();
         }
     }

@@ -101,7 +101,7 @@ pub fn settings_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<A
         changed |= ui
             .checkbox(
                 &mut app.settings.strip_metadata,
-                "Remove location and other metadata before upload (JPEG, PNG, WebP; pixels untouched)",
+                "Remove location and other metadata before upload (pixels untouched)",
             )
             .changed();
         changed |= ui
