@@ -259,10 +259,11 @@ mod tests {
     const PORTRAIT: &[u8] = include_bytes!("../tests/corpus/jpg/portrait_2.jpg");
     const PROGRESSIVE: &[u8] = include_bytes!("../tests/corpus/jpg/progressive/cat.jpg");
 
+    /// Decoded RGBA pixels (alpha included, for WebP).
     fn pixels(bytes: &[u8]) -> Vec<u8> {
         image::load_from_memory(bytes)
             .expect("decode")
-            .into_rgb8()
+            .into_rgba8()
             .into_raw()
     }
 
@@ -374,13 +375,7 @@ mod tests {
                 }
                 None => assert_eq!(kept, None, "EXIF needs the extended format"),
             }
-            let decoded = |b: &[u8]| {
-                image::load_from_memory(b)
-                    .expect("decode")
-                    .into_rgba8()
-                    .into_raw()
-            };
-            assert_eq!(decoded(&out), decoded(&with), "pixels untouched");
+            assert_eq!(pixels(&out), pixels(&with), "pixels untouched");
             // The kept orientation is the one the thumbnailer reads: 24x16 turned to 16x24.
             let upright = crate::thumbnail::decode_upright(&out, None, image::Limits::no_limits())
                 .expect("decode");
