@@ -4,7 +4,8 @@
 //! orientation is rewritten alone so the picture stays upright, and anything after the
 //! end-of-image marker (a phone's second image with its own GPS) is cut. In a WebP the EXIF and
 //! XMP chunks go, the orientation again kept alone. In a GIF, comments and application extensions
-//! other than the loop count (XMP, ICC, editors' data) go, and anything after the trailer.
+//! other than the loop count and the colour profile (XMP, editors' data) go, and anything after
+//! the trailer.
 
 use bytes::Bytes;
 use img_parts::ImageEXIF as _;
@@ -19,8 +20,9 @@ const PNG_METADATA: [[u8; 4]; 5] = [*b"tEXt", *b"zTXt", *b"iTXt", *b"eXIf", *b"t
 /// The XMP flag in the first byte of a WebP's VP8X chunk.
 const VP8X_XMP_FLAG: u8 = 0b0000_0100;
 
-/// GIF application extensions that only say how the animation loops: kept.
-const GIF_LOOP_APPS: [&[u8]; 2] = [b"NETSCAPE2.0", b"ANIMEXTS1.0"];
+/// GIF application extensions that say how the animation loops or how to show its colours:
+/// kept, as JPEG's and PNG's colour profiles are.
+const GIF_KEPT_APPS: [&[u8]; 3] = [b"NETSCAPE2.0", b"ANIMEXTS1.0", b"ICCRGBG1012"];
 
 /// Strips metadata. `Ok(None)` when there was none to strip or the format is not handled.
 pub fn strip(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
@@ -235,7 +237,7 @@ fn strip_gif(b: &[u8]) -> Result<Option<Vec<u8>>, String> {
                         block.get(2) == Some(&11)
                             && block
                                 .get(3..14)
-                                .is_some_and(|name| GIF_LOOP_APPS.contains(&name))
+                                .is_some_and(|name| GIF_KEPT_APPS.contains(&name))
                     }
                     // Comments (0xFE) and anything unknown.
                     _ => false,
@@ -425,7 +427,15 @@ mod tests {
         with.push(0);
         with.extend_from_slice(&plain[at..]);
         with.extend_from_slice(b"trailing 52.1");
-        (plain, with)
+        // A colour profile is part of how the picture looks: it stays.
+        let icc = b"\x21\xFF\x0BICCRGBG1012\x04fake\x00";
+        let mut plain_icc = plain[..at].to_vec();
+        plain_icc.extend_from_slice(icc);
+        plain_icc.extend_from_slice(&plain[at..]);
+        let mut with_icc = with[..at].to_vec();
+        with_icc.extend_from_slice(icc);
+        with_icc.extend_from_slice(&with[at..]);
+        (plain_icc, with_icc)
     }
 
     /// Every frame's pixels; `None` when the GIF does not decode.
