@@ -251,3 +251,78 @@ async fn no_fsync_acknowledges_without_syncing() {
         "--no-fsync: {calls:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_upload_in_flight_then_exits() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = format!("file:{}", dir.path().display());
+    let mut serve = Instance::start(&store, &[], &[]).await;
+    let image = common::jpeg(800, 600);
+
+    // A body that arrives in two halves: the upload is in flight when SIGTERM comes.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    let upload = {
+        let (url, len) = (serve.url.clone(), image.len());
+        tokio::spawn(async move {
+            let resp = common::http()
+                .post(format!("{url}/pictures"))
+                .header("X-Access-Token", INSTANCE_TOKEN)
+                .header("Content-Type", "image/jpeg")
+                .header("Content-Length", len)
+                .body(reqwest::Body::wrap_stream(body))
+                .send()
+                .await
+                .expect("send");
+            let status = resp.status().as_u16();
+            (
+                status,
+                resp.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        })
+    };
+    let half = image.len() / 2;
+    tx.send(Ok(image[..half].to_vec()))
+        .await
+        .expect("first half");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    serve.terminate();
+    // Stopping: no new connection is taken…
+    let started = Instant::now();
+    loop {
+        let probe = common::http()
+            .get(format!("{}/health", serve.url))
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await;
+        if probe.is_err() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still accepting after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // …but the upload under way is finished and acknowledged.
+    tx.send(Ok(image[half..].to_vec()))
+        .await
+        .expect("second half");
+    drop(tx);
+    let (status, json) = upload.await.expect("join");
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(serve.exit_code().await, Some(0), "{}", serve.log());
+    assert!(serve.log().contains("finishing the requests in flight"));
+
+    let name = json["payload"]["url"]
+        .as_str()
+        .and_then(|u| u.rsplit('/').next())
+        .expect("name")
+        .to_owned();
+    let serve = Instance::start(&store, &[], &[]).await;
+    let (status, body, _) = get_bytes(&format!("{}/{name}", serve.url)).await;
+    assert_eq!(status, 200);
+    assert!(body == image, "stored whole");
+}

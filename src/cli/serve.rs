@@ -55,7 +55,24 @@ pub fn generate_token() -> Token {
     Token::new(hex::encode(raw)).unwrap_or_else(|| unreachable!("hex is never empty"))
 }
 
-/// Runs `serve` until Ctrl+C.
+/// Ctrl+C, or SIGTERM: what a service manager or a rolling restart behind a load balancer
+/// sends. Either way the requests in flight are finished, not cut.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    tokio::signal::ctrl_c().await.ok();
+}
+
+/// Runs `serve` until Ctrl+C or SIGTERM.
 pub async fn run(args: ServeArgs) -> ExitCode {
     // object_store logs every retry at info: a failing start would print them before its one line.
     crate::cli::init_logging("info,object_store=warn");
@@ -142,8 +159,8 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         args.listen
     );
     let shutdown = async {
-        tokio::signal::ctrl_c().await.ok();
-        tracing::info!("shutting down");
+        stop_signal().await;
+        tracing::info!("shutting down: finishing the requests in flight");
     };
     match service::serve(listener, state, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,

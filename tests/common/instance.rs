@@ -135,6 +135,26 @@ impl Instance {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// SIGTERM, as a service manager stops a service; returns at once.
+    pub fn terminate(&self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+    }
+
+    /// Waits (at most 30 s) for the process to end; its exit code.
+    pub async fn exit_code(&mut self) -> Option<i32> {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("serve did not exit: {}", self.log());
+    }
+
     /// SIGKILL to the whole process group (serve, and a wrapper such as strace), and wait for
     /// it to be gone: a crash, not a shutdown.
     pub fn kill(&mut self) {
