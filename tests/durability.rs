@@ -139,9 +139,7 @@ async fn sigkill_during_a_burst_keeps_every_acknowledged_picture() {
         let (tx, base) = (tx.clone(), serve.url.clone());
         tokio::spawn(async move {
             if let Ok((200, json)) = try_post(&base, INSTANCE_TOKEN, body.clone()).await {
-                let url = json["payload"]["url"].as_str().unwrap_or_default();
-                let name = url.rsplit('/').next().unwrap_or_default().to_owned();
-                tx.send((name, body)).ok();
+                tx.send((common::picture_name(&json), body)).ok();
             }
         });
     }
@@ -200,11 +198,7 @@ async fn traced_upload(extra: &[&str]) -> Option<(Vec<String>, String)> {
         .await
         .expect("upload");
     assert_eq!(status, 200, "{json}");
-    let name = json["payload"]["url"]
-        .as_str()
-        .and_then(|u| u.rsplit('/').next())
-        .expect("name")
-        .to_owned();
+    let name = common::picture_name(&json);
     // Read right after the answer: what the trace holds happened before it.
     let calls = std::fs::read_to_string(&trace)
         .expect("trace")
@@ -316,11 +310,7 @@ async fn sigterm_finishes_the_upload_in_flight_then_exits() {
     assert_eq!(serve.exit_code().await, Some(0), "{}", serve.log());
     assert!(serve.log().contains("finishing the requests in flight"));
 
-    let name = json["payload"]["url"]
-        .as_str()
-        .and_then(|u| u.rsplit('/').next())
-        .expect("name")
-        .to_owned();
+    let name = common::picture_name(&json);
     let serve = Instance::start(&store, &[], &[]).await;
     let (status, body, _) = get_bytes(&format!("{}/{name}", serve.url)).await;
     assert_eq!(status, 200);

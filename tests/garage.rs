@@ -20,10 +20,7 @@ const SUFFIXES: [&str; 4] = ["", ".preview", ".large", ".avatar"];
 /// Uploads through `base`; the picture's name (the URL's last part), or the status and answer.
 async fn upload(base: &str, bytes: Vec<u8>) -> Result<String, (u16, serde_json::Value)> {
     match try_post(base, INSTANCE_TOKEN, bytes).await {
-        Ok((200, json)) => {
-            let url = json["payload"]["url"].as_str().expect("url");
-            Ok(url.rsplit('/').next().expect("name").to_owned())
-        }
+        Ok((200, json)) => Ok(common::picture_name(&json)),
         Ok((status, json)) => Err((status, json)),
         Err(e) => Err((0, serde_json::Value::String(e.to_string()))),
     }

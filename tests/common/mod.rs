@@ -56,6 +56,13 @@ pub async fn mirror(base: &str, token: &str, remote: &str) -> (u16, serde_json::
     (status, resp.json().await.unwrap_or_default())
 }
 
+/// The picture's name in an upload answer: the last part of `payload.url`
+/// (`{w}x{h}.{format}.{id}`), the same whichever instance or public URL gave it.
+pub fn picture_name(answer: &serde_json::Value) -> String {
+    let url = answer["payload"]["url"].as_str().expect("payload.url");
+    url.rsplit('/').next().expect("name").to_owned()
+}
+
 /// [`try_post`] to a server that must answer.
 pub async fn curl_post(base: &str, token: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
     try_post(base, token, body).await.expect("send")
