@@ -5,8 +5,8 @@
 # Usage: tests/gui/xvfb_smoke.sh [SCREENSHOT.png]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bin=target/release/groupme-uploader
-shot=${1:-target/xvfb-smoke.png}
+bin=${CARGO_TARGET_DIR:-target}/release/groupme-uploader
+shot=${1:-${CARGO_TARGET_DIR:-target}/xvfb-smoke.png}
 [ -x "$bin" ] || { echo "build it first: cargo build --release" >&2; exit 1; }
 
 work=$(mktemp -d)
