@@ -15,6 +15,7 @@ pub mod gui;
 pub mod history;
 pub mod jobs;
 pub mod metadata;
+pub mod plausible;
 pub mod preview;
 pub mod probe;
 pub mod service;

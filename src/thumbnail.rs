@@ -58,6 +58,8 @@ pub enum ThumbError {
     TooManyFrames { limit: u32 },
     #[error("the image is corrupt or truncated: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Implausible(String),
     #[error("processing took longer than {}s", .0.as_secs())]
     TooSlow(Duration),
     #[error("could not encode a thumbnail: {0}")]
@@ -76,7 +78,8 @@ pub struct Renditions {
     pub avatar: Vec<u8>,
 }
 
-/// Checks the header against the limits without decoding pixels.
+/// Checks the header against the limits, and that the data could fill the size the header
+/// claims, without decoding pixels.
 pub fn check(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, ThumbError> {
     let info = probe::probe_bytes(bytes)?;
     if info.width > limits.max_dimension || info.height > limits.max_dimension {
@@ -93,6 +96,8 @@ pub fn check(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, ThumbError> {
             limit: limits.max_pixels,
         });
     }
+    crate::plausible::check(bytes, info.format, info.width, info.height)
+        .map_err(ThumbError::Implausible)?;
     Ok(info)
 }
 
