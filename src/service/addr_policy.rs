@@ -27,6 +27,7 @@ pub enum Refusal {
     Documentation,
     Reserved,
     UniqueLocal,
+    Tunnel,
 }
 
 impl Refusal {
@@ -43,6 +44,7 @@ impl Refusal {
             Refusal::Documentation => "a documentation address",
             Refusal::Reserved => "a reserved address",
             Refusal::UniqueLocal => "an IPv6 unique-local address",
+            Refusal::Tunnel => "an IPv6 transition address that carries an IPv4 address",
         }
     }
 }
@@ -103,14 +105,30 @@ fn classify_v6(ip: Ipv6Addr) -> Option<Refusal> {
     if ip.is_loopback() {
         return Some(Refusal::Loopback);
     }
+    // The IPv4 address in two segments.
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
     if seg[..6] == [0; 6] {
-        return classify_v4(Ipv4Addr::new(
-            (seg[6] >> 8) as u8,
-            seg[6] as u8,
-            (seg[7] >> 8) as u8,
-            seg[7] as u8,
-        ))
-        .or(Some(Refusal::Reserved));
+        return classify_v4(v4(seg[6], seg[7])).or(Some(Refusal::Reserved));
+    }
+    // Transition mechanisms route to an IPv4 address through a relay or translator that may sit
+    // inside a private network: refused, with the embedded address's own reason when it has one.
+    // IPv4-translated (::ffff:0:a.b.c.d, SIIT).
+    if seg[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return classify_v4(v4(seg[6], seg[7])).or(Some(Refusal::Tunnel));
+    }
+    // 6to4 (2002:aabb:ccdd::/48 carries a.b.c.d).
+    if seg[0] == 0x2002 {
+        return classify_v4(v4(seg[1], seg[2])).or(Some(Refusal::Tunnel));
+    }
+    // Teredo (2001:0::/32: the server's address, then the client's, obfuscated by inversion).
+    if seg[0] == 0x2001 && seg[1] == 0 {
+        return classify_v4(v4(!seg[6], !seg[7]))
+            .or_else(|| classify_v4(v4(seg[2], seg[3])))
+            .or(Some(Refusal::Tunnel));
+    }
+    // NAT64 local-use prefix (64:ff9b:1::/48): a site's own translator.
+    if seg[0] == 0x0064 && seg[1] == 0xff9b && seg[2] == 1 {
+        return classify_v4(v4(seg[6], seg[7])).or(Some(Refusal::Tunnel));
     }
     if ip.is_multicast() {
         return Some(Refusal::Multicast);
@@ -121,12 +139,7 @@ fn classify_v6(ip: Ipv6Addr) -> Option<Refusal> {
         s if s & 0xffc0 == 0xfec0 => Some(Refusal::Reserved), // deprecated site-local
         0x2001 if seg[1] == 0x0db8 => Some(Refusal::Documentation),
         // 64:ff9b::/96 (NAT64) embeds an IPv4 address.
-        0x0064 if seg[1] == 0xff9b && seg[2..6] == [0; 4] => classify_v4(Ipv4Addr::new(
-            (seg[6] >> 8) as u8,
-            seg[6] as u8,
-            (seg[7] >> 8) as u8,
-            seg[7] as u8,
-        )),
+        0x0064 if seg[1] == 0xff9b && seg[2..6] == [0; 4] => classify_v4(v4(seg[6], seg[7])),
         _ => None,
     }
 }
@@ -166,6 +179,19 @@ mod tests {
             ("fe80::1", Refusal::LinkLocal),
             ("ff02::1", Refusal::Multicast),
             ("64:ff9b::a00:1", Refusal::Private),
+            // IPv4-translated, 6to4, Teredo and NAT64 local-use: the embedded address's reason
+            // when it has one, else refused as a tunnel.
+            ("::ffff:0:7f00:1", Refusal::Loopback),
+            ("::ffff:0:808:808", Refusal::Tunnel),
+            ("2002:a00:1::1", Refusal::Private),
+            ("2002:a9fe:a9fe::1", Refusal::LinkLocal),
+            ("2002:808:808::1", Refusal::Tunnel),
+            // Teredo server 65.54.227.120, client 10.0.0.1 (stored inverted: f5ff:fffe).
+            ("2001:0:4136:e378:8000:63bf:f5ff:fffe", Refusal::Private),
+            ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", Refusal::Tunnel),
+            ("2001:0:a00:1::f7f7:f7f7", Refusal::Private),
+            ("64:ff9b:1::a00:1", Refusal::Private),
+            ("64:ff9b:1::808:808", Refusal::Tunnel),
         ];
         for (ip, expected) in cases {
             assert_eq!(refused(ip), Some(expected), "{ip}");
