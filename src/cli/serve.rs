@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::service::{self, AddressPolicy, AppState, ServiceConfig, Store, store};
 use crate::token::Token;
@@ -38,6 +39,23 @@ pub struct ServeArgs {
     /// Largest upload, in MiB.
     #[arg(long, default_value_t = 40)]
     pub max_body_mib: usize,
+    /// Memory for bodies being received, all uploads together, in MiB; past it uploads get 503
+    /// with Retry-After.
+    #[arg(long, default_value_t = 256)]
+    pub body_budget_mib: usize,
+    /// Connections open at once; more wait to be accepted.
+    #[arg(long, default_value_t = 512)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (and an idle keep-alive connection to
+    /// send its next request).
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Seconds a response may wait for a client that does not read before it is cut.
+    #[arg(long, default_value_t = 30)]
+    pub send_timeout_secs: u64,
+    /// Seconds requests in flight get to finish on Ctrl+C or SIGTERM; then the rest are closed.
+    #[arg(long, default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
 }
 
 /// The default data directory of the app (`~/.local/share/groupme-uploader` on Linux).
@@ -91,7 +109,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         }
     };
     // A store that cannot be used stops the service now, not at the first upload.
-    let checked = tokio::time::timeout(std::time::Duration::from_secs(30), store.check()).await;
+    let checked = tokio::time::timeout(Duration::from_secs(30), store.check()).await;
     match checked {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
@@ -136,6 +154,13 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         .unwrap_or_else(|| format!("http://{}", args.listen));
     let mut config = ServiceConfig::new(&public_url, tokens);
     config.max_body = args.max_body_mib * 1024 * 1024;
+    config.body_budget = args.body_budget_mib * 1024 * 1024;
+    config.conn = service::server::ConnLimits {
+        max_connections: args.max_connections,
+        header_timeout: Duration::from_secs(args.header_timeout_secs),
+        send_timeout: Duration::from_secs(args.send_timeout_secs),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+    };
     config.policy = AddressPolicy {
         allow_private: args.allow_private_urls,
         allow_list: Vec::new(),
@@ -158,9 +183,10 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         "serving on http://{} ({store:?}), URLs under {public_url}",
         args.listen
     );
-    let shutdown = async {
+    let grace = args.shutdown_grace_secs;
+    let shutdown = async move {
         stop_signal().await;
-        tracing::info!("shutting down: finishing the requests in flight");
+        tracing::info!("shutting down: finishing the requests in flight (at most {grace} s)");
     };
     match service::serve(listener, state, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,6 +25,19 @@ impl ApiError {
             retry_after: None,
         }
     }
+
+    /// 503 with `Retry-After: 1`: the service is at a limit now, not broken.
+    pub fn busy(message: impl Into<String>) -> Self {
+        ApiError {
+            retry_after: Some(1),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+        }
+    }
+
+    /// 404, the answer for anything that is not a picture of this service.
+    pub fn not_found() -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "no such picture")
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -33,10 +46,11 @@ impl IntoResponse for ApiError {
             "meta": { "code": self.status.as_u16(), "errors": [self.message] }
         });
         let mut response = (self.status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        // An error is about this moment: no cache or CDN may keep it.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(secs) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -65,6 +79,7 @@ impl From<FetchError> for ApiError {
             FetchError::TooManyRedirects | FetchError::Status(_) | FetchError::Connect(_) => {
                 StatusCode::BAD_GATEWAY
             }
+            FetchError::Busy => return ApiError::busy(e.to_string()),
         };
         ApiError::new(status, e.to_string())
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 
 use super::addr_policy::{AddressPolicy, Refusal};
+use super::budget::Reservation;
 
 /// Redirect hops followed at most.
 pub const MAX_REDIRECTS: usize = 5;
@@ -31,6 +32,8 @@ pub enum FetchError {
     Timeout,
     #[error("cannot fetch the remote image: {0}")]
     Connect(String),
+    #[error("the service is busy; try again in a moment")]
+    Busy,
 }
 
 /// Error the resolver returns when every address of a name is refused; found again in the
@@ -116,13 +119,15 @@ impl Fetcher {
     }
 
     /// Fetches `url`, following at most [`MAX_REDIRECTS`] redirects, each hop checked.
-    pub async fn fetch(&self, url: &str) -> Result<Bytes, FetchError> {
-        tokio::time::timeout(self.timeout, self.fetch_inner(url))
+    /// The body's bytes are counted in `held` as they arrive ([`FetchError::Busy`] past the
+    /// service's budget).
+    pub async fn fetch(&self, url: &str, held: &mut Reservation) -> Result<Bytes, FetchError> {
+        tokio::time::timeout(self.timeout, self.fetch_inner(url, held))
             .await
             .unwrap_or(Err(FetchError::Timeout))
     }
 
-    async fn fetch_inner(&self, raw: &str) -> Result<Bytes, FetchError> {
+    async fn fetch_inner(&self, raw: &str, held: &mut Reservation) -> Result<Bytes, FetchError> {
         let mut url = check_url(raw)?;
         for _ in 0..=MAX_REDIRECTS {
             self.check_literal_host(&url)?;
@@ -148,7 +153,7 @@ impl Fetcher {
             if !status.is_success() {
                 return Err(FetchError::Status(status.as_u16()));
             }
-            return self.read_capped(response).await;
+            return self.read_capped(response, held).await;
         }
         Err(FetchError::TooManyRedirects)
     }
@@ -169,7 +174,11 @@ impl Fetcher {
         Ok(())
     }
 
-    async fn read_capped(&self, mut response: reqwest::Response) -> Result<Bytes, FetchError> {
+    async fn read_capped(
+        &self,
+        mut response: reqwest::Response,
+        held: &mut Reservation,
+    ) -> Result<Bytes, FetchError> {
         if response
             .content_length()
             .is_some_and(|n| n > self.max_bytes)
@@ -181,6 +190,7 @@ impl Fetcher {
             if (body.len() + chunk.len()) as u64 > self.max_bytes {
                 return Err(FetchError::TooLarge(self.max_bytes));
             }
+            held.grow(chunk.len()).map_err(|_| FetchError::Busy)?;
             body.extend_from_slice(&chunk);
         }
         Ok(body.freeze())

@@ -4,6 +4,8 @@
 //! - `addr_policy`: which addresses `?url=` may reach (pure).
 //! - `fetch`: the remote fetch under that policy.
 //! - `store`: originals and thumbnails on `object_store`.
+//! - `budget`: memory for bodies and processing slots, held by guards.
+//! - `server`: the connection loop (timeouts, connection cap, shutdown deadline).
 //! - `error`: GroupMe-shaped JSON errors.
 //!
 //! [`router`] builds the app (tests call it with `oneshot`); [`serve`] runs it on a listener until
@@ -11,17 +13,19 @@
 //! end-to-end tests.
 
 pub mod addr_policy;
+pub mod budget;
 mod error;
 pub mod fetch;
+pub mod server;
 pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -29,8 +33,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt as _;
 use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 
 pub use addr_policy::AddressPolicy;
 pub use error::ApiError;
@@ -39,7 +44,9 @@ pub use store::Store;
 use crate::cdn_url::{self, Picture, Variant};
 use crate::thumbnail::{self, Limits};
 use crate::token::Token;
+use budget::{BodyBudget, NoSlot, Reservation, Slots};
 use fetch::Fetcher;
+use server::ConnLimits;
 
 /// How the service behaves.
 #[derive(Debug, Clone)]
@@ -60,6 +67,15 @@ pub struct ServiceConfig {
     pub max_concurrent: usize,
     /// Uploads allowed to wait for a processing slot before the service answers 503.
     pub max_waiting: usize,
+    /// Bytes of request bodies (and `?url=` downloads) held at once across all requests; past
+    /// it, 503 with `Retry-After` instead of buffering more.
+    pub body_budget: usize,
+    /// Slowest average rate a body may arrive at, in bytes per second, after `body_grace`.
+    pub min_body_rate: u64,
+    /// Time a body may take before `min_body_rate` applies.
+    pub body_grace: Duration,
+    /// Timeouts, the connection cap and the shutdown deadline.
+    pub conn: ConnLimits,
 }
 
 impl ServiceConfig {
@@ -75,6 +91,15 @@ impl ServiceConfig {
             fetch_timeout: Duration::from_secs(20),
             max_concurrent: cores,
             max_waiting: cores * 64,
+            body_budget: 256 * 1024 * 1024,
+            min_body_rate: 16 * 1024,
+            body_grace: Duration::from_secs(10),
+            conn: ConnLimits {
+                max_connections: 512,
+                header_timeout: Duration::from_secs(10),
+                send_timeout: Duration::from_secs(30),
+                shutdown_grace: Duration::from_secs(10),
+            },
         }
     }
 }
@@ -85,10 +110,10 @@ pub struct AppState {
     config: Arc<ServiceConfig>,
     store: Store,
     fetcher: Fetcher,
-    /// Processing slots, one per core by default.
-    slots: Arc<Semaphore>,
-    /// Uploads waiting for a slot.
-    waiting: Arc<AtomicUsize>,
+    /// Processing slots, one per core by default, and the uploads waiting for one.
+    slots: Slots,
+    /// Memory for bodies being received.
+    budget: BodyBudget,
 }
 
 impl AppState {
@@ -104,8 +129,8 @@ impl AppState {
             config.fetch_timeout,
         )?;
         Ok(AppState {
-            slots: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
-            waiting: Arc::new(AtomicUsize::new(0)),
+            slots: Slots::new(config.max_concurrent, config.max_waiting),
+            budget: BodyBudget::new(config.body_budget),
             config: Arc::new(config),
             store,
             fetcher,
@@ -119,20 +144,28 @@ pub fn router(state: AppState) -> Router {
         .route("/pictures", post(upload))
         .route("/health", get(|| async { "ok" }))
         .route("/{name}", get(serve_picture))
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed: POST /pictures uploads, GET reads a picture",
+            )
+        })
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
-/// Serves `router(state)` on `listener` until `shutdown` completes, then drains in-flight requests.
+/// Serves `router(state)` on `listener` until `shutdown` completes, then gives the requests in
+/// flight `conn.shutdown_grace` to finish (see [`server`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.config.conn;
+    server::run(listener, router(state), limits, shutdown).await
 }
 
 /// A service running in the background.
@@ -174,6 +207,22 @@ pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<RunningS
     })
 }
 
+/// On every answer: browsers must take a picture for what its type says (a GIF that is also an
+/// HTML or script file is never run as one), and nothing served may load or run anything.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    response
+}
+
 /// One log line per request: method, path, status, time. Never headers (the token) nor query.
 async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
@@ -190,14 +239,25 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-#[derive(serde::Deserialize)]
-struct UploadQuery {
-    url: Option<String>,
+/// Compares digests in constant time, so timing reveals neither how much of a token matched
+/// nor how long the right one is.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    Sha256::digest(a).ct_eq(&Sha256::digest(b)).into()
 }
 
-/// Compares without an early exit, so timing does not reveal how much of a token matched.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The `url` of `POST /pictures?url=…`: none, or exactly one.
+fn url_param(query: Option<&str>) -> Result<Option<String>, ApiError> {
+    let mut urls = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .filter(|(key, _)| key == "url")
+        .map(|(_, value)| value.into_owned());
+    let first = urls.next();
+    if urls.next().is_some() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "give one `url` parameter, not several",
+        ));
+    }
+    Ok(first)
 }
 
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -225,14 +285,16 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 
 async fn upload(
     State(state): State<AppState>,
-    Query(query): Query<UploadQuery>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorize(&state, &headers)?;
-    let bytes = match query.url {
-        Some(url) => state.fetcher.fetch(&url).await?,
-        None => read_body(&state, &headers, body).await?,
+    // Held until the answer: the bytes stay in memory that long.
+    let mut held = state.budget.reservation();
+    let bytes = match url_param(query.as_deref())? {
+        Some(url) => state.fetcher.fetch(&url, &mut held).await?,
+        None => read_body(&state, &headers, body, &mut held).await?,
     };
     let url = store_picture(&state, bytes).await?;
     Ok(Json(serde_json::json!({
@@ -240,7 +302,15 @@ async fn upload(
     })))
 }
 
-async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+/// Reads the body as it arrives: memory grows with the bytes received (never with what
+/// `Content-Length` claims), each byte counted in `held` against the service's budget, and the
+/// body must keep up `min_body_rate` after `body_grace` (a slow drip is cut with 408).
+async fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    held: &mut Reservation,
+) -> Result<Bytes, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -269,8 +339,26 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
         return Err(too_large());
     }
     let mut stream = body.into_data_stream();
-    let mut bytes = bytes::BytesMut::with_capacity(declared.map_or(0, |n| n as usize));
-    while let Some(chunk) = stream.next().await {
+    let mut bytes = bytes::BytesMut::new();
+    let started = tokio::time::Instant::now();
+    let rate = state.config.min_body_rate.max(1);
+    loop {
+        // The time allowed for what has arrived so far plus the next byte.
+        let allowed = state.config.body_grace
+            + Duration::from_secs_f64((bytes.len() + 1) as f64 / rate as f64);
+        let next = tokio::time::timeout_at(started + allowed, stream.next()).await;
+        let Ok(next) = next else {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the body arrived too slowly ({} bytes in {} s; at least {} KiB/s is needed)",
+                    bytes.len(),
+                    started.elapsed().as_secs(),
+                    rate / 1024
+                ),
+            ));
+        };
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -280,6 +368,9 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
         if bytes.len() + chunk.len() > limit {
             return Err(too_large());
         }
+        held.grow(chunk.len()).map_err(|_| {
+            ApiError::busy("the service is busy receiving other uploads; try again in a moment")
+        })?;
         bytes.extend_from_slice(&chunk);
     }
     let bytes = bytes.freeze();
@@ -300,8 +391,14 @@ pub fn content_id(bytes: &[u8]) -> String {
 
 /// Checks, thumbnails and stores an image; returns its URL. The same bytes are stored once.
 async fn store_picture(state: &AppState, bytes: Bytes) -> Result<String, ApiError> {
-    let info = thumbnail::check(&bytes, &state.config.limits)?;
-    let id = content_id(&bytes);
+    // Hashing 40 MiB takes a tenth of a second: not on the async threads.
+    let limits = state.config.limits;
+    let input = bytes.clone();
+    let (info, id) = tokio::task::spawn_blocking(move || {
+        thumbnail::check(&input, &limits).map(|info| (info, content_id(&input)))
+    })
+    .await
+    .map_err(task_failed)??;
     let picture = Picture::Sized {
         width: info.width,
         height: info.height,
@@ -318,15 +415,14 @@ async fn store_picture(state: &AppState, bytes: Bytes) -> Result<String, ApiErro
     {
         return Ok(url);
     }
-    let _slot = acquire_slot(state).await?;
-    let limits = state.config.limits;
+    let slot = state.slots.acquire().await.map_err(|e| match e {
+        NoSlot::Busy => ApiError::busy("the service is busy; try again in a moment"),
+        NoSlot::Closed => ApiError::busy("the service is shutting down"),
+    })?;
     let input = bytes.clone();
-    let renditions = tokio::task::spawn_blocking(move || thumbnail::render(&input, &limits))
+    let renditions = Slots::run_blocking(slot, move || thumbnail::render(&input, &limits))
         .await
-        .map_err(|e| {
-            tracing::error!("thumbnail task failed: {e}");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "processing failed")
-        })??;
+        .map_err(task_failed)??;
     state
         .store
         .put_picture(
@@ -344,6 +440,11 @@ async fn store_picture(state: &AppState, bytes: Bytes) -> Result<String, ApiErro
     Ok(url)
 }
 
+fn task_failed(e: tokio::task::JoinError) -> ApiError {
+    tracing::error!("processing task failed: {e}");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "processing failed")
+}
+
 fn storage_failed(e: store::StoreError) -> ApiError {
     tracing::error!("{e}");
     ApiError::new(
@@ -352,58 +453,42 @@ fn storage_failed(e: store::StoreError) -> ApiError {
     )
 }
 
-/// A processing slot: at once when one is free, else after waiting in line, or 503 when
-/// `max_waiting` uploads already wait.
-async fn acquire_slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
-    if let Ok(permit) = state.slots.clone().try_acquire_owned() {
-        return Ok(permit);
-    }
-    let waiting = state.waiting.fetch_add(1, Ordering::SeqCst);
-    let result = if waiting >= state.config.max_waiting {
-        Err(ApiError {
-            retry_after: Some(1),
-            ..ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the service is busy; try again in a moment",
-            )
-        })
-    } else {
-        state.slots.clone().acquire_owned().await.map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the service is shutting down",
-            )
-        })
-    };
-    state.waiting.fetch_sub(1, Ordering::SeqCst);
-    result
-}
-
 /// Ids this service hands out: 32 lowercase hex characters. Anything else is not ours.
 fn is_our_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 §13.1.2) or is `*`.
+fn none_match(header: &str, etag: &str) -> bool {
+    header.split(',').map(str::trim).any(|tag| {
+        tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag.trim_start_matches("W/")
+    })
+}
+
 async fn serve_picture(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "no such picture");
-    let (picture, variant) = cdn_url::parse_name(&name).map_err(|_| not_found())?;
+    // A name that is not even UTF-8 (`%ff`) names no picture either.
+    let Ok(Path(name)) = name else {
+        return Err(ApiError::not_found());
+    };
+    let (picture, variant) = cdn_url::parse_name(&name).map_err(|_| ApiError::not_found())?;
     let Picture::Sized { format, ref id, .. } = picture else {
-        return Err(not_found());
+        return Err(ApiError::not_found());
     };
     if !is_our_id(id) {
-        return Err(not_found());
+        return Err(ApiError::not_found());
     }
     let original = picture.to_string();
     let etag = format!("\"{}\"", name);
+    let etag_value = HeaderValue::from_str(&etag).map_err(|_| ApiError::not_found())?;
     let cache = HeaderValue::from_static("public, max-age=31536000, immutable");
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+        .is_some_and(|v| none_match(v, &etag))
     {
         // Only answer 304 for a picture that exists.
         if state
@@ -415,30 +500,78 @@ async fn serve_picture(
             let mut response = StatusCode::NOT_MODIFIED.into_response();
             let h = response.headers_mut();
             h.insert(header::CACHE_CONTROL, cache);
-            if let Ok(v) = HeaderValue::from_str(&etag) {
-                h.insert(header::ETAG, v);
-            }
+            h.insert(header::ETAG, etag_value);
             return Ok(response);
         }
-        return Err(not_found());
+        return Err(ApiError::not_found());
     }
-    let bytes = state
+    let object = state
         .store
         .get(&original, id, variant)
         .await
         .map_err(storage_failed)?
-        .ok_or_else(not_found)?;
-    let content_type = format.mime();
+        .ok_or_else(ApiError::not_found)?;
+    let (len, body) = match object {
+        store::Object::Whole(bytes) => (bytes.len() as u64, Body::from(bytes)),
+        store::Object::Stream { len, chunks } => (len, Body::from_stream(chunks)),
+    };
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, cache),
             (
-                header::ETAG,
-                HeaderValue::from_str(&etag).map_err(|_| not_found())?,
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.mime()),
             ),
+            (header::CONTENT_LENGTH, HeaderValue::from(len)),
+            (header::CACHE_CONTROL, cache),
+            (header::ETAG, etag_value),
         ],
-        bytes,
+        body,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        let etag = "\"480x325.jpeg.0123\"";
+        for header in [
+            "\"480x325.jpeg.0123\"",
+            "W/\"480x325.jpeg.0123\"",
+            "\"other\", W/\"480x325.jpeg.0123\"",
+            "*",
+        ] {
+            assert!(none_match(header, etag), "{header}");
+        }
+        for header in [
+            "\"480x325.jpeg.01234\"",
+            "W/\"other\"",
+            "480x325.jpeg.0123",
+            "",
+        ] {
+            assert!(!none_match(header, etag), "{header}");
+        }
+    }
+
+    #[test]
+    fn tokens_compare_by_value_only() {
+        assert!(same(b"secret-token", b"secret-token"));
+        assert!(!same(b"secret-token", b"secret-tokem"));
+        assert!(!same(b"secret-token", b"secret-token-longer"));
+        assert!(!same(b"", b"x"));
+    }
+
+    #[test]
+    fn one_url_parameter_at_most() {
+        assert_eq!(url_param(None).expect("none"), None);
+        assert_eq!(url_param(Some("other=1")).expect("none"), None);
+        assert_eq!(
+            url_param(Some("url=http%3A%2F%2Fa.example%2Fp.png")).expect("one"),
+            Some("http://a.example/p.png".to_owned())
+        );
+        let two = url_param(Some("url=a&url=b")).expect_err("two");
+        assert_eq!(two.status, StatusCode::BAD_REQUEST);
+    }
 }

@@ -15,8 +15,8 @@ use futures_util::StreamExt as _;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
 use object_store::path::Path as Key;
 use object_store::{
-    BackoffConfig, ClientConfigKey, ObjectStore, ObjectStoreExt as _, PutPayload, RetryConfig,
-    WriteMultipart,
+    BackoffConfig, ClientConfigKey, GetResultPayload, ObjectStore, ObjectStoreExt as _, PutPayload,
+    RetryConfig, WriteMultipart,
 };
 
 use crate::cdn_url::Variant;
@@ -24,6 +24,13 @@ use crate::cdn_url::Variant;
 /// Bytes of renditions kept in memory. Pictures never change, so a cached copy is always right;
 /// hot thumbnails are then served without touching the disk or the bucket.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Objects larger than this are streamed to the client in chunks and not cached: a client that
+/// reads slowly (or not at all) holds a chunk, never a whole original.
+pub const STREAM_ABOVE: u64 = 1024 * 1024;
+
+/// Chunk size of a streamed object.
+const STREAM_CHUNK: usize = 256 * 1024;
 
 /// Objects larger than this are written as multipart uploads, in parts of this size (S3 wants
 /// parts of at least 5 MiB); parts go up in parallel and a failed part is retried alone.
@@ -62,6 +69,19 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.description)
     }
+}
+
+/// One rendition read from the store.
+pub enum Object {
+    /// Small enough to hold (and cache) whole.
+    Whole(Bytes),
+    /// Read in chunks as the client takes them.
+    Stream {
+        /// Its length in bytes.
+        len: u64,
+        /// Its bytes, [`STREAM_CHUNK`] at a time.
+        chunks: futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>,
+    },
 }
 
 /// A storage failure (shown to clients only as "storage failed").
@@ -324,16 +344,17 @@ impl Store {
         Ok(())
     }
 
-    /// Reads one rendition; `None` when it is not stored.
+    /// Reads one rendition; `None` when it is not stored. Objects up to [`STREAM_ABOVE`] come
+    /// whole (and are cached), larger ones as a stream.
     pub async fn get(
         &self,
         name: &str,
         id: &str,
         variant: Variant,
-    ) -> Result<Option<Bytes>, StoreError> {
+    ) -> Result<Option<Object>, StoreError> {
         let key = Self::key(name, id, variant);
         if let Some(hit) = self.cache.get(key.as_ref()) {
-            return Ok(Some(hit));
+            return Ok(Some(Object::Whole(hit)));
         }
         // Thumbnails are written first: without its original, a thumbnail belongs to a write
         // that never finished (a crash), and a picture is served whole or not at all.
@@ -349,10 +370,27 @@ impl Store {
             }
         }
         match self.inner.get(&key).await {
-            Ok(found) => {
+            Ok(found) if found.meta.size <= STREAM_ABOVE => {
                 let bytes = found.bytes().await.map_err(|e| self.fail(e))?;
                 self.cache.insert(key.to_string(), bytes.clone());
-                Ok(Some(bytes))
+                Ok(Some(Object::Whole(bytes)))
+            }
+            Ok(found) => {
+                let len = found.range.end - found.range.start;
+                let chunks = match found.payload {
+                    GetResultPayload::File(mut file, _) => {
+                        use std::io::Seek as _;
+                        use tokio::io::AsyncReadExt as _;
+                        file.seek(std::io::SeekFrom::Start(found.range.start))
+                            .map_err(|e| StoreError(format!("{self:?}: {key}: {e}")))?;
+                        let file = tokio::fs::File::from_std(file).take(len);
+                        tokio_util::io::ReaderStream::with_capacity(file, STREAM_CHUNK).boxed()
+                    }
+                    GetResultPayload::Stream(stream) => stream
+                        .map(|chunk| chunk.map_err(std::io::Error::other))
+                        .boxed(),
+                };
+                Ok(Some(Object::Stream { len, chunks }))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.fail(e)),

@@ -130,6 +130,11 @@ impl Instance {
         }
     }
 
+    /// Its process id (for `/proc/PID/…`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What it printed so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
