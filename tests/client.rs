@@ -241,15 +241,24 @@ async fn cancel_stops_an_upload_in_flight() {
     let client = Client::new(cfg).expect("client");
     let options = Options::default();
     let cancel = options.cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        cancel.cancel();
-    });
-    let err = client
-        .upload_bytes(common::png(2000, 2000), &options)
+    let bytes = common::png(2000, 2000);
+    let half = bytes.len() / 2;
+    let upload = tokio::spawn(async move { client.upload_bytes(bytes, &options).await });
+    // Cancelled only once half the body has reached the server: bytes are in flight.
+    common::until("half the body received", Duration::from_secs(10), || {
+        server
+            .requests()
+            .first()
+            .is_some_and(|r| r.body.len() >= half)
+    })
+    .await;
+    cancel.cancel();
+    let err = tokio::time::timeout(Duration::from_secs(10), upload)
         .await
+        .expect("cancel ends the upload at once")
+        .expect("join")
         .expect_err("cancelled");
-    assert!(matches!(err, UploadError::Cancelled));
+    assert!(matches!(err, UploadError::Cancelled), "{err:?}");
 }
 
 #[tokio::test]

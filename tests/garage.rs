@@ -155,9 +155,10 @@ async fn a_three_node_cluster_keeps_every_acknowledged_picture_when_a_node_stops
                 .await
         })
     };
-    while acked_count.load(Ordering::SeqCst) < 12 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    common::until("12 acknowledgements", Duration::from_secs(120), || {
+        acked_count.load(Ordering::SeqCst) >= 12
+    })
+    .await;
     garage.stop_node(1);
     burst.await.expect("burst");
     let mut results = Vec::new();

@@ -5,7 +5,7 @@
 mod common;
 
 use common::instance::{INSTANCE_TOKEN, Instance};
-use common::{TOKEN, http};
+use common::{TOKEN, http, until};
 
 use std::time::{Duration, Instant};
 
@@ -63,15 +63,6 @@ fn accepted(pid: u32, client: &TcpStream) -> bool {
         .expect("fd")
         .flatten()
         .any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t.to_string_lossy() == want))
-}
-
-/// Waits (at most `within`) until `cond` holds; panics with `what` otherwise.
-async fn until(what: &str, within: Duration, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + within;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Reads until the end of the response head; the head.
@@ -337,7 +328,10 @@ async fn non_reading_clients_do_not_hold_whole_originals() {
         stalled.push(s);
     }
     let grown = proc_kib(pid, "VmRSS").saturating_sub(before);
-    eprintln!("RSS grew by {grown} KiB for 20 stalled downloads of {} bytes", big.len());
+    eprintln!(
+        "RSS grew by {grown} KiB for 20 stalled downloads of {} bytes",
+        big.len()
+    );
     assert!(
         grown < 64 * 1024,
         "RSS grew by {} MiB for 20 stalled downloads",

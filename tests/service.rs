@@ -14,6 +14,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use groupme_uploader::cdn_url::{CdnUrl, Format};
 use groupme_uploader::client::{Client, ClientConfig, Options, UploadError};
+use groupme_uploader::geometry::fit_within;
 use groupme_uploader::service::{self, AppState, Store};
 use tower::ServiceExt as _;
 
@@ -104,23 +105,64 @@ async fn exif_rotated_jpeg_thumbnails_are_upright() {
     let svc = start_service().await;
     // A real camera file from the image crate's suite: portrait, rotated by its EXIF orientation.
     let bytes = std::fs::read("tests/corpus/jpg/portrait_2.jpg").expect("corpus file");
-    let stored = image::load_from_memory(&bytes).expect("decode");
+    // What a viewer shows: the image crate's own decode with its own orientation transform.
+    let mut decoder = image::ImageReader::new(std::io::Cursor::new(&bytes))
+        .with_guessed_format()
+        .expect("format")
+        .into_decoder()
+        .expect("decoder");
+    let orientation = image::ImageDecoder::orientation(&mut decoder).expect("orientation");
+    assert_ne!(orientation, image::metadata::Orientation::NoTransforms);
+    let mut upright = image::DynamicImage::from_decoder(decoder).expect("decode");
+    upright.apply_orientation(orientation);
     let url = upload_and_check(&svc, bytes, Format::Jpeg).await;
-    // Orientation 2..8: 5-8 swap the axes.
-    let (w, h) = (stored.width(), stored.height());
-    let large = decoded_size(&thumb(&url, "large").await);
-    assert!(
-        large.0 < large.1,
-        "upright portrait: {large:?} from {w}x{h} stored"
+    for which in ["preview", "large", "avatar"] {
+        assert_eq!(
+            image::guess_format(&thumb(&url, which).await).expect("format"),
+            image::ImageFormat::Jpeg,
+            "{which} keeps the original's format"
+        );
+    }
+    let large = image::load_from_memory(&thumb(&url, "large").await)
+        .expect("decode")
+        .to_rgb8();
+    let (w, h) = (large.width(), large.height());
+    assert_eq!((w, h), fit_within(upright.width(), upright.height(), 960));
+    // The same picture the same way up: each quadrant's mean colour matches the upright
+    // reference scaled to the same size (rotated or mirrored, they differ by far more).
+    let reference = image::imageops::resize(
+        &upright.to_rgb8(),
+        w,
+        h,
+        image::imageops::FilterType::Triangle,
     );
+    let mean = |img: &image::RgbImage, qx: u32, qy: u32| {
+        let mut sum = [0u64; 3];
+        for y in qy * h / 2..(qy + 1) * h / 2 {
+            for x in qx * w / 2..(qx + 1) * w / 2 {
+                for (s, v) in sum.iter_mut().zip(img.get_pixel(x, y).0) {
+                    *s += u64::from(v);
+                }
+            }
+        }
+        sum.map(|s| s / u64::from((w / 2) * (h / 2)))
+    };
+    for (qx, qy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+        let (got, want) = (mean(&large, qx, qy), mean(&reference, qx, qy));
+        assert!(
+            got.iter().zip(want).all(|(g, w)| g.abs_diff(w) <= 8),
+            "quadrant {qx},{qy}: {got:?} vs upright {want:?}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn same_bytes_same_id_stored_once() {
     let svc = start_service().await;
     let bytes = common::png(64, 64);
-    let (_, a) = curl_post(&svc.url(), TOKEN, bytes.clone()).await;
-    let (_, b) = curl_post(&svc.url(), TOKEN, bytes).await;
+    let (status_a, a) = curl_post(&svc.url(), TOKEN, bytes.clone()).await;
+    let (status_b, b) = curl_post(&svc.url(), TOKEN, bytes).await;
+    assert_eq!((status_a, status_b), (200, 200), "{a} {b}");
     assert_eq!(a["payload"]["url"], b["payload"]["url"]);
     let files = common::files_under(svc.dir.path());
     assert_eq!(files.len(), 4, "one original + three thumbnails: {files:?}");

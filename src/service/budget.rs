@@ -12,6 +12,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 #[derive(Clone)]
 pub struct BodyBudget {
     bytes: Arc<Semaphore>,
+    total: usize,
 }
 
 /// The budget is spent: answer 503 rather than buffer more.
@@ -27,8 +28,10 @@ pub struct Reservation {
 impl BodyBudget {
     /// A budget of `bytes`.
     pub fn new(bytes: usize) -> Self {
+        let total = bytes.min(Semaphore::MAX_PERMITS);
         BodyBudget {
-            bytes: Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))),
+            bytes: Arc::new(Semaphore::new(total)),
+            total,
         }
     }
 
@@ -43,6 +46,11 @@ impl BodyBudget {
     /// Bytes not reserved now.
     pub fn available(&self) -> usize {
         self.bytes.available_permits()
+    }
+
+    /// Bytes reserved now.
+    pub fn held(&self) -> usize {
+        self.total - self.available()
     }
 }
 

@@ -138,6 +138,13 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Bytes of request bodies held in memory now (for tests and monitoring).
+    pub fn body_bytes_held(&self) -> usize {
+        self.budget.held()
+    }
+}
+
 /// The service's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()

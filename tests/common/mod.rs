@@ -76,6 +76,18 @@ pub async fn get_bytes(url: &str) -> (u16, Vec<u8>, reqwest::header::HeaderMap) 
     (status, resp.bytes().await.expect("body").to_vec(), headers)
 }
 
+/// Waits (at most `within`) until `cond` holds; panics with `what` otherwise.
+pub async fn until(what: &str, within: Duration, cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A port free on 127.0.0.1 a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -180,6 +192,8 @@ pub fn decoded_size(bytes: &[u8]) -> (u32, u32) {
 pub struct TestService {
     pub running: RunningService,
     pub dir: tempfile::TempDir,
+    /// The running service's state, to look at its budgets.
+    pub state: AppState,
 }
 
 impl TestService {
@@ -202,8 +216,12 @@ pub async fn start_service_with(tweak: impl FnOnce(&mut ServiceConfig)) -> TestS
     tweak(&mut config);
     let store = Store::local(dir.path()).expect("store");
     let state = AppState::new(config, store).expect("state");
-    let running = service::start(listener, state).expect("start");
-    TestService { running, dir }
+    let running = service::start(listener, state.clone()).expect("start");
+    TestService {
+        running,
+        dir,
+        state,
+    }
 }
 
 pub async fn start_service() -> TestService {
