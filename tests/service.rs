@@ -253,6 +253,36 @@ async fn etag_and_not_modified() {
     let head = http().head(url.to_string()).send().await.expect("head");
     assert_eq!(head.status(), 200);
     assert_eq!(head.headers()["content-type"], "image/png");
+    // `*` matches any stored picture, and nothing that is not stored.
+    let any = |u: String| http().get(u).header("If-None-Match", "*").send();
+    assert_eq!(
+        any(url.large().to_string()).await.expect("get").status(),
+        304
+    );
+    let missing = url.to_string().replace(url.id(), &"0".repeat(32));
+    assert_eq!(any(missing).await.expect("get").status(), 404);
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_413() {
+    let svc = start_service_with(|c| c.max_body = 1024 * 1024).await;
+    // No Content-Length: the limit is found while reading.
+    let chunks =
+        futures_util::stream::iter((0..20).map(|_| Ok::<_, std::io::Error>(vec![0u8; 128 * 1024])));
+    let resp = http()
+        .post(format!("{}/pictures", svc.url()))
+        .header("X-Access-Token", TOKEN)
+        .header("Content-Type", "image/jpeg")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(resp.status(), 413);
+    let json: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(
+        error_text(&json),
+        "the image is larger than the 1 MiB limit"
+    );
 }
 
 #[tokio::test]
@@ -371,6 +401,19 @@ mod mirror {
             .route(
                 "/loop",
                 get(|| async { axum::response::Redirect::temporary("/loop") }),
+            )
+            // /hop/N redirects to /hop/N-1 ... /hop/0 to the picture: N+1 redirects.
+            .route(
+                "/hop/{n}",
+                get(
+                    |axum::extract::Path(n): axum::extract::Path<u32>| async move {
+                        let next = match n {
+                            0 => "/ok.png".to_owned(),
+                            n => format!("/hop/{}", n - 1),
+                        };
+                        axum::response::Redirect::temporary(&next)
+                    },
+                ),
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -382,6 +425,22 @@ mod mirror {
 
     async fn mirror(svc: &TestService, remote: &str) -> (u16, serde_json::Value) {
         common::mirror(&svc.url(), TOKEN, remote).await
+    }
+
+    #[tokio::test]
+    async fn a_chain_of_five_redirects_is_followed_and_six_are_not() {
+        let svc = start_service().await;
+        let (origin, png) = origin().await;
+        let (status, json) = mirror(&svc, &format!("{origin}/hop/4")).await;
+        assert_eq!(status, 200, "5 redirects: {json}");
+        let (_, served, _) = get_bytes(json["payload"]["url"].as_str().expect("url")).await;
+        assert_eq!(served, png);
+        let (status, json) = mirror(&svc, &format!("{origin}/hop/5")).await;
+        assert_eq!(status, 502, "6 redirects: {json}");
+        assert!(
+            error_text(&json).contains("redirected more than 5 times"),
+            "{json}"
+        );
     }
 
     #[tokio::test]
