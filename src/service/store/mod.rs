@@ -1,0 +1,299 @@
+//! Picture storage on `object_store`: a local directory by default, any S3-compatible bucket by
+//! configuration. A picture is its three thumbnails plus its original, written last: an original
+//! that exists marks a complete picture, and every write is atomic (staged file + rename locally,
+//! one PUT or one completed multipart upload on S3), so a crash never leaves a half file that
+//! would be served. Keys are content-addressed, so instances sharing a bucket need no
+//! coordination: two writers of the same picture write the same bytes to the same keys, and
+//! correctness never depends on conditional writes (Garage ignores them).
+//!
+//! - `s3`: the bucket store's configuration from `AWS_*` variables.
+//! - `sweep`: removing what killed processes left in a local store.
+//! - `error`: typed errors, explained in the terms of whoever runs the service.
+
+mod error;
+mod s3;
+mod sweep;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use object_store::path::Path as Key;
+use object_store::{
+    GetResultPayload, ObjectStore, ObjectStoreExt as _, PutPayload, WriteMultipart,
+};
+
+pub use error::{Reason, StoreError};
+pub use sweep::{STAGED_ORPHAN_AGE, spawn_sweeper};
+
+use crate::cdn_url::Variant;
+use error::chain;
+
+/// Bytes of renditions kept in memory. Pictures never change, so a cached copy is always right;
+/// hot thumbnails are then served without touching the disk or the bucket.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Objects larger than this are streamed to the client in chunks and not cached: a client that
+/// reads slowly (or not at all) holds a chunk, never a whole original.
+pub const STREAM_ABOVE: u64 = 1024 * 1024;
+
+/// Chunk size of a streamed object.
+const STREAM_CHUNK: usize = 256 * 1024;
+
+/// Objects larger than this are written as multipart uploads, in parts of this size (S3 wants
+/// parts of at least 5 MiB); parts go up in parallel and a failed part is retried alone.
+const PART_BYTES: usize = 8 * 1024 * 1024;
+
+/// Weighs a cached rendition by its size.
+#[derive(Clone)]
+struct BySize;
+
+impl quick_cache::Weighter<String, Bytes> for BySize {
+    fn weight(&self, _key: &String, value: &Bytes) -> u64 {
+        value.len() as u64 + 64
+    }
+}
+
+type Cache = quick_cache::sync::Cache<String, Bytes, BySize>;
+
+/// Where pictures live.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<dyn ObjectStore>,
+    /// Recently read renditions (immutable, so never stale).
+    cache: Arc<Cache>,
+    /// The directory of a local store: reads refuse symlinks found there, the sweeper cleans it.
+    local_root: Option<PathBuf>,
+    /// Shown in logs and errors, e.g. `bucket s3://images at http://127.0.0.1:3900`.
+    description: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.description)
+    }
+}
+
+/// One rendition read from the store.
+pub enum Object {
+    /// Small enough to hold (and cache) whole.
+    Whole(Bytes),
+    /// Read in chunks as the client takes them.
+    Stream {
+        /// Its length in bytes.
+        len: u64,
+        /// Its bytes, [`STREAM_CHUNK`] at a time.
+        chunks: futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>,
+    },
+}
+
+impl Store {
+    fn new(inner: Arc<dyn ObjectStore>, description: String) -> Store {
+        Store {
+            inner,
+            cache: Arc::new(Cache::with_weighter(4096, CACHE_BYTES, BySize)),
+            local_root: None,
+            description,
+        }
+    }
+
+    /// A store in a local directory, created if missing, with every write synced to disk before
+    /// it is acknowledged.
+    pub fn local(dir: &Path) -> Result<Store, StoreError> {
+        Store::local_with(dir, true)
+    }
+
+    /// A store in a local directory; `fsync` syncs each written file and its directory before a
+    /// write returns, so an acknowledged picture survives a power loss.
+    pub fn local_with(dir: &Path, fsync: bool) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Directory {
+            dir: dir.to_owned(),
+            doing: "create",
+            cause: e.to_string(),
+        })?;
+        let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)
+            .map_err(|e| StoreError::Directory {
+                dir: dir.to_owned(),
+                doing: "use",
+                cause: chain(&e),
+            })?
+            .with_fsync(fsync);
+        let mut store = Store::new(Arc::new(fs), format!("directory {}", dir.display()));
+        store.local_root = Some(dir.to_owned());
+        Ok(store)
+    }
+
+    /// `file:DIR`, a plain directory path, or `s3://BUCKET` (endpoint, region and credentials
+    /// from the standard `AWS_*` variables). Nothing is contacted yet: [`Store::check`] does that.
+    pub fn from_spec(spec: &str, fsync: bool) -> Result<Store, StoreError> {
+        if let Some(bucket) = spec.strip_prefix("s3://") {
+            return Store::s3(bucket.trim_end_matches('/'), std::env::vars());
+        }
+        let dir = spec.strip_prefix("file:").unwrap_or(spec);
+        if dir.is_empty() || dir.contains("://") {
+            return Err(StoreError::Spec(spec.to_owned()));
+        }
+        Store::local_with(&PathBuf::from(dir), fsync)
+    }
+
+    /// Lists, writes and deletes a probe object, so that a missing bucket, a wrong region,
+    /// refused credentials, an unreachable endpoint or a read-only directory stop the service at
+    /// start with one line, not at the first upload.
+    pub async fn check(&self) -> Result<(), StoreError> {
+        let mut listing = self.inner.list(Some(&Key::from("pictures")));
+        if let Some(Err(e)) = listing.next().await {
+            return Err(self.fail(e));
+        }
+        // A name of its own, so instances starting together never delete each other's probe.
+        let mut raw = [0u8; 8];
+        let unique = match getrandom::fill(&mut raw) {
+            Ok(()) => hex::encode(raw),
+            Err(_) => format!(
+                "{}-{}",
+                std::process::id(),
+                std::time::UNIX_EPOCH
+                    .elapsed()
+                    .unwrap_or_default()
+                    .as_nanos()
+            ),
+        };
+        let probe = Key::from(format!("probe/{unique}"));
+        self.inner
+            .put(&probe, PutPayload::from_static(b"probe"))
+            .await
+            .map_err(|e| self.fail(e))?;
+        self.inner.delete(&probe).await.map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    /// The error, with one line that says what is wrong with this store in the user's terms.
+    fn fail(&self, e: object_store::Error) -> StoreError {
+        StoreError::failed(&self.description, &e)
+    }
+
+    /// The key of one rendition: sharded by the id's first two characters.
+    fn key(name: &str, id: &str, variant: Variant) -> Key {
+        let shard = id.get(..2).unwrap_or("00");
+        match variant.suffix() {
+            Some(suffix) => Key::from(format!("pictures/{shard}/{name}.{suffix}")),
+            None => Key::from(format!("pictures/{shard}/{name}")),
+        }
+    }
+
+    /// Whether the complete picture `name` is stored.
+    pub async fn exists(&self, name: &str, id: &str) -> Result<bool, StoreError> {
+        let key = Self::key(name, id, Variant::Original);
+        if self.cache.get(key.as_ref()).is_some() {
+            return Ok(true);
+        }
+        match self.inner.head(&key).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Stores the thumbnails, then the original.
+    pub async fn put_picture(
+        &self,
+        name: &str,
+        id: &str,
+        original: Bytes,
+        thumbs: [(Variant, Bytes); 3],
+    ) -> Result<(), StoreError> {
+        for (variant, bytes) in thumbs {
+            self.put(Self::key(name, id, variant), bytes).await?;
+        }
+        self.put(Self::key(name, id, Variant::Original), original)
+            .await
+    }
+
+    async fn put(&self, key: Key, bytes: Bytes) -> Result<(), StoreError> {
+        if bytes.len() <= PART_BYTES {
+            self.inner
+                .put(&key, PutPayload::from_bytes(bytes))
+                .await
+                .map_err(|e| self.fail(e))?;
+            return Ok(());
+        }
+        // Nothing is visible under `key` until the upload completes; a failed one is aborted.
+        let upload = self
+            .inner
+            .put_multipart(&key)
+            .await
+            .map_err(|e| self.fail(e))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        writer.put(bytes);
+        writer.finish().await.map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    /// Reads one rendition; `None` when it is not stored. Objects up to [`STREAM_ABOVE`] come
+    /// whole (and are cached), larger ones as a stream.
+    pub async fn get(
+        &self,
+        name: &str,
+        id: &str,
+        variant: Variant,
+    ) -> Result<Option<Object>, StoreError> {
+        let key = Self::key(name, id, variant);
+        if let Some(hit) = self.cache.get(key.as_ref()) {
+            return Ok(Some(Object::Whole(hit)));
+        }
+        // Thumbnails are written first: without its original, a thumbnail belongs to a write
+        // that never finished (a crash), and a picture is served whole or not at all.
+        if variant != Variant::Original && !self.exists(name, id).await? {
+            return Ok(None);
+        }
+        // This service writes regular files only; a symlink was planted, and may point anywhere.
+        if let Some(root) = &self.local_root {
+            let path = root.join(key.as_ref());
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                tracing::warn!("refusing to serve a symlink: {}", path.display());
+                return Ok(None);
+            }
+        }
+        match self.inner.get(&key).await {
+            Ok(found) if found.meta.size <= STREAM_ABOVE => {
+                let bytes = found.bytes().await.map_err(|e| self.fail(e))?;
+                self.cache.insert(key.to_string(), bytes.clone());
+                Ok(Some(Object::Whole(bytes)))
+            }
+            Ok(found) => {
+                let len = found.range.end - found.range.start;
+                let chunks = match found.payload {
+                    GetResultPayload::File(mut file, _) => {
+                        use std::io::Seek as _;
+                        use tokio::io::AsyncReadExt as _;
+                        file.seek(std::io::SeekFrom::Start(found.range.start))
+                            .map_err(|e| StoreError::Failed {
+                                store: self.description.clone(),
+                                reason: Reason::Other(format!("{key}: {e}")),
+                            })?;
+                        let file = tokio::fs::File::from_std(file).take(len);
+                        tokio_util::io::ReaderStream::with_capacity(file, STREAM_CHUNK).boxed()
+                    }
+                    GetResultPayload::Stream(stream) => stream
+                        .map(|chunk| chunk.map_err(std::io::Error::other))
+                        .boxed(),
+                };
+                Ok(Some(Object::Stream { len, chunks }))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_that_are_neither_are_refused() {
+        for spec in ["gs://bucket", "file:", "s3://", "s3://a/b"] {
+            assert!(Store::from_spec(spec, true).is_err(), "{spec}");
+        }
+    }
+}
