@@ -391,3 +391,53 @@ fn a_damaged_history_still_opens_with_a_warning() {
     h.run_steps(2);
     h.get_by_label("kept.png");
 }
+
+/// A PNG with a location in a text chunk whose checksum is wrong: decoders skip the chunk, the
+/// metadata stripper refuses the file.
+fn png_with_unremovable_location() -> Vec<u8> {
+    let png = common::png(60, 40);
+    let text = b"tEXtComment\0GPS 52.3731N 4.8922E";
+    let mut chunk = ((text.len() - 4) as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(text);
+    chunk.extend_from_slice(&(common::crc32(text) ^ 1).to_be_bytes());
+    // After the signature (8) and IHDR (25).
+    let mut out = png[..33].to_vec();
+    out.extend_from_slice(&chunk);
+    out.extend_from_slice(&png[33..]);
+    out
+}
+
+#[test]
+fn metadata_that_cannot_be_removed_is_not_sent_until_the_person_says_so() {
+    let world = World::new();
+    let original = png_with_unremovable_location();
+    assert!(groupme_uploader::metadata::strip(&original).is_err());
+    let file = world.file("location.png", &original);
+    let (mut h, _) = world.app(vec![], vec![]);
+    drop_files(&mut h, &[file]);
+    wait_until(&mut h, "the failure", |app| {
+        matches!(states(app).first(), Some(JobState::Failed { .. }))
+    });
+    assert_eq!(
+        states(h.state()),
+        vec![JobState::Failed {
+            reason: "couldn't remove location data from this file".into(),
+            can_upload_unchanged: true,
+        }]
+    );
+    h.get_by_label("Failed: couldn't remove location data from this file");
+    assert!(
+        common::files_under(world.service.dir.path()).is_empty(),
+        "nothing reached the service"
+    );
+    assert!(h.state().history.is_empty());
+    h.get_by_label("Upload unchanged").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the unchanged upload", |app| all_done(app, 1));
+    let JobState::Done { url, .. } = &h.state().queue.jobs()[0].state else {
+        panic!("not done");
+    };
+    let (status, served, _) = world.runtime.block_on(common::get_bytes(&url.to_string()));
+    assert_eq!(status, 200);
+    assert_eq!(served, original, "sent byte for byte, as asked");
+}

@@ -60,6 +60,8 @@ pub enum Action {
     Mirror(String),
     Cancel(JobId),
     Retry(JobId),
+    /// Send a file whose metadata could not be removed as it is.
+    UploadUnchanged(JobId),
     Remove(JobId),
     ClearDone,
     Copy(String),
@@ -275,6 +277,7 @@ impl UploaderApp {
             self.send(Command::Start {
                 job: job.id,
                 source: job.source,
+                keep_metadata: job.keep_metadata,
             });
         }
         let now = Instant::now();
@@ -427,6 +430,9 @@ impl UploaderApp {
             }
             Action::Retry(id) => {
                 self.queue.retry(id);
+            }
+            Action::UploadUnchanged(id) => {
+                self.queue.upload_unchanged(id);
             }
             Action::Remove(id) => {
                 if self.queue.remove(id) {
