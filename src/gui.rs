@@ -106,7 +106,7 @@ pub fn run(args: GuiArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
         local_token,
         local_error,
         picker: Arc::new(NativePicker),
-        use_keyring: true,
+        environment: crate::app::Environment::from_process(),
         initial: args.items,
     };
     let options = eframe::NativeOptions {

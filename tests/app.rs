@@ -11,8 +11,8 @@ use common::{TOKEN, TestService, token};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
+use groupme_uploader::app::UploaderApp;
 use groupme_uploader::app::worker::FilePicker;
-use groupme_uploader::app::{AppConfig, UploaderApp};
 use groupme_uploader::jobs::JobState;
 use groupme_uploader::settings::Dirs;
 
@@ -82,16 +82,14 @@ impl World {
         picker: Vec<PathBuf>,
         initial: Vec<String>,
     ) -> (Harness<'static, UploaderApp>, Copied) {
-        let config = AppConfig {
-            dirs: Dirs::under(self.root.path()),
-            runtime: self.runtime.handle().clone(),
-            local_url: url.to_owned(),
-            local_token: token(),
-            local_error: None,
-            picker: Arc::new(FakePicker(picker)),
-            use_keyring: false,
-            initial,
-        };
+        let mut config = common::isolated::app_config(
+            self.root.path(),
+            self.runtime.handle().clone(),
+            url,
+            token(),
+            Arc::new(FakePicker(picker)),
+        );
+        config.initial = initial;
         let copied = Copied::default();
         let plugin = copied.clone();
         let harness = Harness::builder()
@@ -440,4 +438,97 @@ fn metadata_that_cannot_be_removed_is_not_sent_until_the_person_says_so() {
     let (status, served, _) = world.runtime.block_on(common::get_bytes(&url.to_string()));
     assert_eq!(status, 200);
     assert_eq!(served, original, "sent byte for byte, as asked");
+}
+
+/// Uploads one file through the app, built by the isolation helper, and checks that it went to
+/// the local service. Run alone it is one more upload test; the guard below runs it again in a
+/// child process whose environment holds a token and proxies.
+#[test]
+fn an_isolated_app_uploads_to_the_local_service() {
+    let world = World::new();
+    let file = world.file("isolated.png", &common::png(32, 24));
+    let (mut h, _) = world.app(vec![], vec![]);
+    h.run_steps(2);
+    assert!(h.state().token.is_none(), "no GM_TOKEN reached the app");
+    h.get_by_label_contains("Local service — not GroupMe");
+    drop_files(&mut h, &[file]);
+    wait_until(&mut h, "the upload", |app| all_done(app, 1));
+    let JobState::Done { url, .. } = &h.state().queue.jobs()[0].state else {
+        panic!("not done");
+    };
+    assert!(
+        url.to_string()
+            .starts_with(&format!("{}/", world.service.url())),
+        "{url}"
+    );
+    let (status, served, _) = world.runtime.block_on(common::get_bytes(&url.to_string()));
+    assert_eq!(status, 200);
+    assert_eq!(served, common::png(32, 24));
+    // The guard reads this line to know the child really ran the upload.
+    println!("isolated upload stored at {url}");
+}
+
+/// The guard against reaching the real GroupMe: a bogus `GM_TOKEN` plus `HTTPS_PROXY` and
+/// `HTTP_PROXY` at a listener that counts connections. An app that read either would send its
+/// upload (to image.groupme.com, or to the local service) through the listener. Environment
+/// variables are process-wide, so the upload runs in a child process of this test binary.
+#[test]
+fn a_token_and_proxies_in_the_environment_never_reach_the_app() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let proxy = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // Closed at once: a client that came here fails fast instead of hanging.
+                drop(stream);
+            }
+        });
+        format!("http://{addr}")
+    });
+    let root = tempfile::tempdir().expect("dir");
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = common::isolated::command(&exe, root.path());
+    child
+        .args([
+            "--exact",
+            "an_isolated_app_uploads_to_the_local_service",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("GM_TOKEN", "bogus-token-from-the-environment-0000")
+        .env("GM_ENDPOINT", "https://image.groupme.com")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    for key in [
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "ALL_PROXY",
+        "https_proxy",
+        "http_proxy",
+        "all_proxy",
+    ] {
+        child.env(key, &proxy);
+    }
+    let out = child.output().expect("run the child test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the isolated upload failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("isolated upload stored at http://127.0.0.1:"),
+        "the child ran the upload: {stdout}"
+    );
+    assert!(stdout.contains("1 passed"), "{stdout}");
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing went through the proxy"
+    );
 }

@@ -17,7 +17,7 @@ use crate::jobs::{JobId, JobState, Queue, Source, Update};
 use crate::preview::PreviewImage;
 use crate::settings::{Dirs, EndpointChoice, Settings, Target};
 use crate::token::Token;
-use crate::token_store::{TokenSource, TokenStore};
+use crate::token_store::{Keyring, SystemKeyring, TokenSource, TokenStore};
 use worker::{Command, Event, FilePicker, HistoryOp, WorkerHandle, WorkerSetup};
 
 /// Decoded previews turned into textures per frame: when dozens arrive together, spreading them
@@ -38,10 +38,44 @@ pub struct AppConfig {
     /// temporary port).
     pub local_error: Option<String>,
     pub picker: Arc<dyn FilePicker>,
-    /// Off in tests.
-    pub use_keyring: bool,
+    /// `GM_TOKEN`, the keyring and the proxy settings: the machine's in the window, none in tests.
+    pub environment: Environment,
     /// Files and URLs given on the command line.
     pub initial: Vec<String>,
+}
+
+/// What the app takes from the machine beyond its directories. The window passes the real ones
+/// ([`Environment::from_process`]); tests and benches pass [`Environment::isolated`], so a
+/// person's `GM_TOKEN`, keyring or proxy never reaches them (a real token would send test images
+/// to GroupMe). Nothing else in the app reads the process environment.
+#[derive(Clone)]
+pub struct Environment {
+    /// The `GM_TOKEN` value: it wins over the stored token.
+    pub gm_token: Option<Token>,
+    /// Where the token is stored; `None` keeps it in the fallback file only.
+    pub keyring: Option<Arc<dyn Keyring>>,
+    /// Use the system's proxy settings (`HTTPS_PROXY`, `NO_PROXY`…) for uploads and thumbnails.
+    pub system_proxy: bool,
+}
+
+impl Environment {
+    /// The machine's: `GM_TOKEN` as set now, the system keyring, the system's proxies.
+    pub fn from_process() -> Environment {
+        Environment {
+            gm_token: std::env::var("GM_TOKEN").ok().and_then(Token::new),
+            keyring: Some(Arc::new(SystemKeyring)),
+            system_proxy: true,
+        }
+    }
+
+    /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy.
+    pub fn isolated() -> Environment {
+        Environment {
+            gm_token: None,
+            keyring: None,
+            system_proxy: false,
+        }
+    }
 }
 
 /// The tabs of the main area.
@@ -123,7 +157,11 @@ impl UploaderApp {
     /// frame), starts the worker, queues the command-line items.
     pub fn new(ctx: &egui::Context, config: AppConfig) -> Self {
         let settings = Settings::load(&config.dirs.settings());
-        let token_store = TokenStore::new(&config.dirs.config, config.use_keyring);
+        let token_store = TokenStore::new(
+            &config.dirs.config,
+            config.environment.gm_token.clone(),
+            config.environment.keyring.clone(),
+        );
         let (token, token_source) = token_store.load();
         let history = crate::history::History::load(&config.dirs.history())
             .unwrap_or_else(|_| crate::history::History::in_memory());
@@ -146,6 +184,7 @@ impl UploaderApp {
                 history,
                 settings_path: config.dirs.settings(),
                 token_store,
+                system_proxy: config.environment.system_proxy,
                 picker: config.picker,
                 repaint: Arc::new(move || repaint_ctx.request_repaint()),
             },

@@ -124,6 +124,8 @@ pub struct WorkerSetup {
     pub history: History,
     pub settings_path: PathBuf,
     pub token_store: TokenStore,
+    /// Use the system's proxy settings (off in tests).
+    pub system_proxy: bool,
     pub picker: Arc<dyn FilePicker>,
     pub repaint: Repaint,
 }
@@ -149,6 +151,8 @@ struct Worker {
     history: std::sync::mpsc::Sender<HistoryOp>,
     settings_path: PathBuf,
     token_store: TokenStore,
+    /// Use the system's proxy settings for uploads (off in tests).
+    system_proxy: bool,
     picker: Arc<dyn FilePicker>,
     http: reqwest::Client,
 }
@@ -182,18 +186,29 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         history: history_tx,
         settings_path: setup.settings_path,
         token_store: setup.token_store,
+        system_proxy: setup.system_proxy,
         picker: setup.picker,
-        http: reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .unwrap_or_default(),
+        http: thumbnail_client(setup.system_proxy),
     };
     runtime.spawn(worker.run(cmd_rx));
     WorkerHandle {
         commands: cmd_tx,
         events: ev_rx,
     }
+}
+
+/// The client that fetches the service's thumbnails.
+fn thumbnail_client(system_proxy: bool) -> reqwest::Client {
+    let builder = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30));
+    let builder = if system_proxy {
+        builder
+    } else {
+        builder.no_proxy()
+    };
+    // Building fails only when TLS cannot start; the default client would fail the same way.
+    builder.build().unwrap_or_default()
 }
 
 /// Sends events and wakes the UI; cheap to clone into tasks.
@@ -330,6 +345,7 @@ impl Worker {
         };
         match ClientConfig::new(&endpoint, token).and_then(|mut c| {
             c.max_attempts = max_attempts.max(1);
+            c.system_proxy = self.system_proxy;
             Client::new(c)
         }) {
             Ok(c) => {
