@@ -176,10 +176,9 @@ fn drop_two_files_see_urls_and_copy() {
     );
 }
 
-#[test]
-fn paste_a_url_and_see_it_mirrored() {
-    let world = World::new();
-    let origin = world.runtime.block_on(async {
+/// A web server on 127.0.0.1 serving a 40x20 PNG; its URL.
+fn origin(world: &World) -> String {
+    world.runtime.block_on(async {
         let png = common::png(40, 20);
         let app = axum::Router::new().route(
             "/pic.png",
@@ -191,7 +190,13 @@ fn paste_a_url_and_see_it_mirrored() {
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
         format!("http://{addr}/pic.png")
-    });
+    })
+}
+
+#[test]
+fn paste_a_url_and_see_it_mirrored() {
+    let world = World::new();
+    let origin = origin(&world);
     let (mut h, _) = world.app(vec![], vec![]);
     h.run_steps(2);
     h.input_mut()
@@ -531,4 +536,34 @@ fn a_token_and_proxies_in_the_environment_never_reach_the_app() {
         0,
         "nothing went through the proxy"
     );
+}
+
+#[test]
+fn a_paste_is_acted_on_once_even_when_logic_runs_again() {
+    let world = World::new();
+    let origin = origin(&world);
+    let (mut h, _) = world.app(vec![], vec![]);
+    h.run_steps(2);
+    h.input_mut().events.push(egui::Event::Paste(origin));
+    h.step();
+    // What eframe does while the window is hidden: `logic` again, with the input of the last
+    // shown frame (the paste included, unless the app took it).
+    let ctx = h.ctx.clone();
+    for _ in 0..3 {
+        let _output = ctx.run_logic(&egui::RawInput::default(), |ctx| h.state_mut().logic(ctx));
+    }
+    assert!(
+        ctx.input(|i| !i.events.iter().any(|e| matches!(e, egui::Event::Paste(_)))),
+        "the paste was taken out of the input"
+    );
+    wait_until(&mut h, "the paste confirmation", |app| {
+        !app.pending_paste.is_empty()
+    });
+    assert_eq!(h.state().pending_paste.len(), 1);
+    h.get_by_label("Upload 1 pasted item? Uploaded images are public to anyone with the link.");
+    h.get_by_label("Upload").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the mirror", |app| all_done(app, 1));
+    assert_eq!(h.state().queue.jobs().len(), 1, "one paste, one job");
+    assert!(h.state().pending_paste.is_empty(), "no second paste came");
 }

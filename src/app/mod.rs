@@ -331,17 +331,26 @@ impl UploaderApp {
         }
     }
 
+    /// Takes what it acts on out of the input (drops, Ctrl+O, pastes), so that nothing is acted
+    /// on twice: while the window is hidden eframe calls `logic` again with the last shown
+    /// frame's input, and a paste left there would be uploaded on every such call.
     fn read_input(&mut self, ctx: &egui::Context) {
+        // A paste goes to the focused text field when there is one; otherwise it is an upload.
+        let pastes_are_uploads = !ctx.egui_wants_keyboard_input();
         let (dropped, events, open) = ctx.input_mut(|i| {
             let open = i.consume_shortcut(&egui::KeyboardShortcut::new(
                 egui::Modifiers::COMMAND,
                 egui::Key::O,
             ));
-            (
-                std::mem::take(&mut i.raw.dropped_files),
-                i.events.clone(),
-                open,
-            )
+            let mut pastes = Vec::new();
+            if pastes_are_uploads {
+                let (taken, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut i.events)
+                    .into_iter()
+                    .partition(|e| matches!(e, egui::Event::Paste(_) | egui::Event::PasteImage(_)));
+                i.events = rest;
+                pastes = taken;
+            }
+            (std::mem::take(&mut i.raw.dropped_files), pastes, open)
         });
         if open {
             self.apply(ctx, Action::Pick);
@@ -354,10 +363,6 @@ impl UploaderApp {
         if !paths.is_empty() {
             self.tab = Tab::Queue;
             self.send(Command::Expand(paths));
-        }
-        // A paste goes to the focused text field when there is one; otherwise it is an upload.
-        if ctx.egui_wants_keyboard_input() {
-            return;
         }
         for event in events {
             match event {
