@@ -7,27 +7,21 @@
 //! `cargo bench --bench frame` (BENCH_FRAMES per tab, default 400).
 
 use std::io::{Cursor, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eframe::egui;
 #[path = "../tests/common/dropped.rs"]
 mod dropped;
+#[path = "../tests/common/isolated.rs"]
+mod isolated;
 
 use dropped::Dropped;
-use groupme_uploader::app::worker::FilePicker;
-use groupme_uploader::app::{Action, AppConfig, Tab, UploaderApp};
+use groupme_uploader::app::{Action, Tab, UploaderApp};
 use groupme_uploader::settings::Dirs;
+use isolated::NoPicker;
 use tokio::io::AsyncReadExt as _;
-
-struct NoPicker;
-
-impl FilePicker for NoPicker {
-    fn pick(&self) -> futures_util::future::BoxFuture<'static, Vec<PathBuf>> {
-        Box::pin(async { Vec::new() })
-    }
-}
 
 fn photo_jpeg(w: u32, h: u32) -> Vec<u8> {
     let mut rng = fastrand::Rng::with_seed(3);
@@ -168,18 +162,16 @@ fn main() {
     history_file(&dirs.history(), 1000);
     let sink = runtime.block_on(slow_sink());
     let ctx = egui::Context::default();
+    // Isolated: a person's GM_TOKEN or proxy must not send the bench's uploads anywhere.
     let mut app = UploaderApp::new(
         &ctx,
-        AppConfig {
-            dirs,
-            runtime: runtime.handle().clone(),
-            local_url: sink,
-            local_token: groupme_uploader::token::Token::new("bench").expect("token"),
-            local_error: None,
-            picker: Arc::new(NoPicker),
-            use_keyring: false,
-            initial: Vec::new(),
-        },
+        isolated::app_config(
+            &root,
+            runtime.handle().clone(),
+            &sink,
+            groupme_uploader::token::Token::new("bench").expect("token"),
+            Arc::new(NoPicker),
+        ),
     );
     app.settings.strip_metadata = false;
     let start = Instant::now();
@@ -233,16 +225,13 @@ fn main() {
         let ctx = egui::Context::default();
         let mut app = UploaderApp::new(
             &ctx,
-            AppConfig {
-                dirs: Dirs::under(&root),
-                runtime: runtime.handle().clone(),
-                local_url: "http://127.0.0.1:9".into(),
-                local_token: groupme_uploader::token::Token::new("bench").expect("token"),
-                local_error: None,
-                picker: Arc::new(NoPicker),
-                use_keyring: false,
-                initial: Vec::new(),
-            },
+            isolated::app_config(
+                &root,
+                runtime.handle().clone(),
+                "http://127.0.0.1:9",
+                groupme_uploader::token::Token::new("bench").expect("token"),
+                Arc::new(NoPicker),
+            ),
         );
         let start = Instant::now();
         let mut raw = input(start);

@@ -7,13 +7,15 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
 use axum::routing::post;
 use futures_util::StreamExt as _;
+
+#[path = "../tests/common/isolated.rs"]
+mod isolated;
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -41,8 +43,9 @@ fn make_file(path: &Path, size: u64) -> std::io::Result<()> {
     file.flush()
 }
 
-/// Runs `cmd` under GNU time; returns (seconds, peak RSS in KiB, success).
-fn timed(mut cmd: Vec<String>) -> (f64, u64, bool) {
+/// Runs `cmd` under GNU time, isolated under `root` (no GM_*, no proxy); returns (seconds, peak
+/// RSS in KiB, success).
+fn timed(root: &Path, mut cmd: Vec<String>) -> (f64, u64, bool) {
     let rss_file = std::env::temp_dir().join(format!("bench-rss-{}", std::process::id()));
     let mut args = vec![
         "-f".to_owned(),
@@ -52,7 +55,7 @@ fn timed(mut cmd: Vec<String>) -> (f64, u64, bool) {
     ];
     args.append(&mut cmd);
     let start = Instant::now();
-    let status = Command::new("/usr/bin/time")
+    let status = isolated::command("/usr/bin/time", root)
         .args(&args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -132,11 +135,11 @@ fn main() -> anyhow::Result<()> {
     let (mut ours_mbs, mut curl_mbs) = (Vec::new(), Vec::new());
     let (mut ours_rss, mut curl_rss) = (0u64, 0u64);
     for round in 1..=rounds {
-        let (s, rss, ok) = timed(ours.clone());
+        let (s, rss, ok) = timed(dir.path(), ours.clone());
         anyhow::ensure!(ok, "groupme-uploader failed in round {round}");
         ours_mbs.push(mb / s);
         ours_rss = ours_rss.max(rss);
-        let (s, rss, ok) = timed(curl_t.clone());
+        let (s, rss, ok) = timed(dir.path(), curl_t.clone());
         anyhow::ensure!(ok, "curl -T failed in round {round}");
         curl_mbs.push(mb / s);
         curl_rss = curl_rss.max(rss);
@@ -146,7 +149,7 @@ fn main() -> anyhow::Result<()> {
             curl_mbs[round - 1]
         );
     }
-    let (data_s, data_rss, data_ok) = timed(curl_data);
+    let (data_s, data_rss, data_ok) = timed(dir.path(), curl_data);
     let (o_best, o_med) = stats(&ours_mbs);
     let (c_best, c_med) = stats(&curl_mbs);
     println!("| client | MB/s best / median | peak RSS |");

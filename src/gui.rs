@@ -28,20 +28,21 @@ pub struct GuiArgs {
     pub items: Vec<String>,
 }
 
-/// The embedded service's token: made once, kept in the data directory (mode 0600).
-fn service_token(dirs: &Dirs) -> Token {
+/// The embedded service's token: made once, kept in the data directory (mode 0600). An error
+/// when none is stored and the random source fails.
+fn service_token(dirs: &Dirs) -> Result<Token, crate::token::RandomError> {
     let path = dirs.data.join("service-token");
     if let Some(t) = std::fs::read_to_string(&path).ok().and_then(Token::new) {
-        return t;
+        return Ok(t);
     }
-    let token = crate::cli::generate_token();
+    let token = crate::cli::generate_token()?;
     if let Err(e) = crate::history::write_atomic(&path, token.expose().as_bytes()) {
         tracing::warn!(
             "cannot keep the local service token in {}: {e}",
             path.display()
         );
     }
-    token
+    Ok(token)
 }
 
 /// Starts the local service on 127.0.0.1:8737, or on a free port when that one is taken (then
@@ -82,7 +83,13 @@ pub fn run(args: GuiArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
         .data_dir
         .as_deref()
         .map_or_else(Dirs::standard, Dirs::under);
-    let local_token = service_token(&dirs);
+    let local_token = match service_token(&dirs) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let _enter = runtime.enter();
     let (local, local_error) = match runtime.block_on(start_local(&dirs, local_token.clone())) {
         Ok((s, warning)) => (Some(s), warning),
@@ -99,7 +106,7 @@ pub fn run(args: GuiArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
         local_token,
         local_error,
         picker: Arc::new(NativePicker),
-        use_keyring: true,
+        environment: crate::app::Environment::from_process(),
         initial: args.items,
     };
     let options = eframe::NativeOptions {

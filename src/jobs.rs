@@ -54,7 +54,12 @@ pub enum JobState {
     /// Finished: the CDN URL. `reused` when history already had these bytes.
     Done { url: CdnUrl, reused: bool },
     /// Failed with a reason in plain words; Retry puts it back in the queue.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+        /// The metadata could not be removed, so nothing was sent: "Upload unchanged" may send
+        /// the file as it is, when the person says so.
+        can_upload_unchanged: bool,
+    },
     /// Stopped by the person.
     Cancelled,
 }
@@ -74,11 +79,17 @@ impl JobState {
     }
 }
 
+/// What a job fails with when stripping is on and the metadata cannot be removed.
+pub const METADATA_NOT_REMOVED: &str = "couldn't remove location data from this file";
+
 /// One item of the queue.
 #[derive(Debug, Clone)]
 pub struct Job {
     pub id: JobId,
     pub source: Source,
+    /// The person chose "Upload unchanged": send it without removing metadata, whatever the
+    /// setting says.
+    pub keep_metadata: bool,
     /// Size in bytes, when known.
     pub size: Option<u64>,
     /// What the probe learnt, when it ran.
@@ -121,10 +132,18 @@ pub enum Update {
     Probed(ImageInfo),
     Hashed(String),
     Size(u64),
-    Progress { sent: u64, total: u64 },
+    Progress {
+        sent: u64,
+        total: u64,
+    },
     Retrying(String),
-    Done { url: CdnUrl, reused: bool },
+    Done {
+        url: CdnUrl,
+        reused: bool,
+    },
     Failed(String),
+    /// Stripping is on and the metadata could not be removed: nothing was sent.
+    MetadataNotRemoved,
     Cancelled,
 }
 
@@ -147,6 +166,7 @@ impl Queue {
         self.jobs.push(Job {
             id,
             source,
+            keep_metadata: false,
             size,
             info: None,
             hash: None,
@@ -235,7 +255,18 @@ impl Queue {
                 }
             }
             Update::Done { url, reused } => job.state = JobState::Done { url, reused },
-            Update::Failed(reason) => job.state = JobState::Failed { reason },
+            Update::Failed(reason) => {
+                job.state = JobState::Failed {
+                    reason,
+                    can_upload_unchanged: false,
+                };
+            }
+            Update::MetadataNotRemoved => {
+                job.state = JobState::Failed {
+                    reason: METADATA_NOT_REMOVED.to_owned(),
+                    can_upload_unchanged: true,
+                };
+            }
             Update::Cancelled => job.state = JobState::Cancelled,
         }
     }
@@ -244,6 +275,27 @@ impl Queue {
     pub fn retry(&mut self, id: JobId) -> bool {
         match self.get_mut(id) {
             Some(job) if matches!(job.state, JobState::Failed { .. } | JobState::Cancelled) => {
+                job.state = JobState::Queued;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Queues again a job whose metadata could not be removed, to be sent as it is. Returns
+    /// whether it did (only such a failed job can be).
+    pub fn upload_unchanged(&mut self, id: JobId) -> bool {
+        match self.get_mut(id) {
+            Some(job)
+                if matches!(
+                    job.state,
+                    JobState::Failed {
+                        can_upload_unchanged: true,
+                        ..
+                    }
+                ) =>
+            {
+                job.keep_metadata = true;
                 job.state = JobState::Queued;
                 true
             }
@@ -329,7 +381,7 @@ mod tests {
             Instant::now(),
         );
         assert!(
-            matches!(&q.get(a).expect("a").state, JobState::Failed { reason } if reason.contains("500"))
+            matches!(&q.get(a).expect("a").state, JobState::Failed { reason, can_upload_unchanged: false } if reason.contains("500"))
         );
         assert!(
             matches!(q.get(b).expect("b").state, JobState::Done { .. }),
@@ -338,6 +390,43 @@ mod tests {
         assert!(q.retry(a));
         assert_eq!(q.get(a).expect("a").state, JobState::Queued);
         assert!(!q.retry(b), "a done job is not retried");
+    }
+
+    #[test]
+    fn only_metadata_failures_can_be_sent_unchanged() {
+        let mut q = Queue::default();
+        let a = q.push(file("a.png"));
+        let b = q.push(file("b.png"));
+        q.start_next(3);
+        q.apply(a, Update::MetadataNotRemoved, Instant::now());
+        q.apply(
+            b,
+            Update::Failed("the service failed (500)".into()),
+            Instant::now(),
+        );
+        assert_eq!(
+            q.get(a).expect("a").state,
+            JobState::Failed {
+                reason: "couldn't remove location data from this file".into(),
+                can_upload_unchanged: true
+            }
+        );
+        assert!(
+            !q.upload_unchanged(b),
+            "an ordinary failure is retried, not sent unchanged"
+        );
+        assert!(!q.get(b).expect("b").keep_metadata);
+        assert!(q.upload_unchanged(a));
+        let job = q.get(a).expect("a");
+        assert_eq!(job.state, JobState::Queued);
+        assert!(job.keep_metadata);
+        let started = q.start_next(3);
+        assert_eq!(started.len(), 1);
+        assert!(
+            started[0].keep_metadata,
+            "the worker is told to keep it unchanged"
+        );
+        assert!(!q.upload_unchanged(a), "only from the failed state");
     }
 
     #[test]

@@ -32,6 +32,23 @@ impl Token {
     }
 }
 
+/// The OS's random source failed, so no token can be made (a token of zeros would be guessable).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot make a random token: the system's random source failed ({0})")]
+pub struct RandomError(getrandom::Error);
+
+impl Token {
+    /// A random token: 32 hex characters from `fill` (the OS's random source in
+    /// production), or an error when it fails: never a predictable token.
+    pub fn random_with(
+        fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
+    ) -> Result<Token, RandomError> {
+        let mut raw = [0u8; 16];
+        fill(&mut raw).map_err(RandomError)?;
+        Ok(Token(hex::encode(raw)))
+    }
+}
+
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Token({})", self.masked())
@@ -59,5 +76,23 @@ mod tests {
         let short = Token::new("abc").expect("token");
         assert!(!format!("{short:?}").contains("abc"));
         assert!(Token::new("  \n").is_none());
+    }
+
+    #[test]
+    fn a_failed_random_source_gives_no_token() {
+        let err = Token::random_with(|_| Err(getrandom::Error::UNEXPECTED)).expect_err("no token");
+        assert!(
+            err.to_string()
+                .starts_with("cannot make a random token: the system's random source failed"),
+            "{err}"
+        );
+        let t = Token::random_with(|raw| {
+            raw.fill(0xab);
+            Ok(())
+        })
+        .expect("token");
+        assert_eq!(t.expose(), "ab".repeat(16));
+        let real = Token::random_with(getrandom::fill).expect("os random");
+        assert_eq!(real.expose().len(), 32);
     }
 }

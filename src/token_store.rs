@@ -1,10 +1,12 @@
 //! Where the access token is kept: `GM_TOKEN` if set, else the OS keyring (Secret Service on
 //! Linux), else — when no keyring service runs — a 0600 file that says it is unencrypted.
-//! Keyring calls can block forever on a frozen provider, so each runs on its own thread with a
-//! timeout; none of this runs on the UI thread.
+//! `GM_TOKEN` and the keyring are handed in by the caller (the window passes the real ones,
+//! tests pass none or a fake), so nothing here reads the process environment. Keyring calls can
+//! block forever on a frozen provider, so each runs on its own thread with a timeout; the app
+//! calls all of this from its worker, never from the UI thread.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use crate::token::Token;
@@ -41,30 +43,66 @@ impl TokenSource {
     }
 }
 
+/// A keyring holding one token. Calls may block (a keyring may ask the person, or hang): the
+/// store calls them on a thread of their own, with a timeout.
+pub trait Keyring: Send + Sync {
+    /// The stored token, `None` when there is none.
+    fn get(&self) -> Result<Option<Token>, String>;
+    /// Stores the token, or with `None` deletes it.
+    fn set(&self, token: Option<&Token>) -> Result<(), String>;
+}
+
+/// The OS keyring: Secret Service on Linux.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemKeyring;
+
+impl Keyring for SystemKeyring {
+    fn get(&self) -> Result<Option<Token>, String> {
+        keyring_get()
+    }
+    fn set(&self, token: Option<&Token>) -> Result<(), String> {
+        keyring_set(token)
+    }
+}
+
 /// Token storage rooted at a config directory.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TokenStore {
     /// The fallback file.
     file: PathBuf,
-    /// Off in tests: never touch the person's real keyring.
-    use_keyring: bool,
+    /// The `GM_TOKEN` value, read once by the caller; it wins over anything stored.
+    env: Option<Token>,
+    /// `None` in tests: never touch the person's real keyring.
+    keyring: Option<Arc<dyn Keyring>>,
+}
+
+impl std::fmt::Debug for TokenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenStore")
+            .field("file", &self.file)
+            .field("env", &self.env)
+            .field("keyring", &self.keyring.is_some())
+            .finish()
+    }
 }
 
 impl TokenStore {
-    pub fn new(config_dir: &Path, use_keyring: bool) -> Self {
+    /// Storage under `config_dir`; `env` is `GM_TOKEN`'s value, `keyring` the keyring to use.
+    pub fn new(config_dir: &Path, env: Option<Token>, keyring: Option<Arc<dyn Keyring>>) -> Self {
         TokenStore {
             file: config_dir.join("token"),
-            use_keyring,
+            env,
+            keyring,
         }
     }
 
     /// Finds the token: `GM_TOKEN`, keyring, file. Blocking (bounded by a timeout).
     pub fn load(&self) -> (Option<Token>, TokenSource) {
-        if let Some(t) = std::env::var("GM_TOKEN").ok().and_then(Token::new) {
-            return (Some(t), TokenSource::Env);
+        if let Some(t) = &self.env {
+            return (Some(t.clone()), TokenSource::Env);
         }
-        if self.use_keyring
-            && let Some(Ok(Some(t))) = with_timeout(keyring_get)
+        if let Some(keyring) = self.keyring.clone()
+            && let Some(Ok(Some(t))) = with_timeout(move || keyring.get())
         {
             return (Some(t), TokenSource::Keyring);
         }
@@ -76,9 +114,9 @@ impl TokenStore {
 
     /// Stores (or with `None`, forgets) the token: keyring first, else the file.
     pub fn save(&self, token: Option<&Token>) -> Result<TokenSource, String> {
-        if self.use_keyring {
+        if let Some(keyring) = self.keyring.clone() {
             let owned = token.cloned();
-            if let Some(Ok(())) = with_timeout(move || keyring_set(owned.as_ref())) {
+            if let Some(Ok(())) = with_timeout(move || keyring.set(owned.as_ref())) {
                 // Never leave an older copy in the file once the keyring holds it.
                 std::fs::remove_file(&self.file).ok();
                 return Ok(match token {
@@ -169,7 +207,7 @@ mod tests {
     #[test]
     fn file_fallback_round_trip() {
         let dir = tempfile::tempdir().expect("dir");
-        let store = TokenStore::new(&dir.path().join("cfg"), false);
+        let store = TokenStore::new(&dir.path().join("cfg"), None, None);
         let token = Token::new("secret-value-123").expect("t");
         let source = store.save(Some(&token)).expect("save");
         assert!(matches!(source, TokenSource::File(_)));
@@ -186,5 +224,22 @@ mod tests {
         }
         assert_eq!(store.save(None).expect("forget"), TokenSource::Nowhere);
         assert_eq!(read_file(&dir.path().join("cfg/token")), None);
+    }
+
+    #[test]
+    fn gm_token_wins_over_what_is_stored() {
+        let dir = tempfile::tempdir().expect("dir");
+        let stored = Token::new("stored-token-0001").expect("t");
+        TokenStore::new(dir.path(), None, None)
+            .save(Some(&stored))
+            .expect("save");
+        let env = Token::new("env-token-0002").expect("t");
+        let store = TokenStore::new(dir.path(), Some(env.clone()), None);
+        assert_eq!(store.load(), (Some(env), TokenSource::Env));
+        let store = TokenStore::new(dir.path(), None, None);
+        assert_eq!(
+            store.load(),
+            (Some(stored), TokenSource::File(dir.path().join("token")))
+        );
     }
 }

@@ -11,8 +11,8 @@ use common::{TOKEN, TestService, token};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
+use groupme_uploader::app::UploaderApp;
 use groupme_uploader::app::worker::FilePicker;
-use groupme_uploader::app::{AppConfig, UploaderApp};
 use groupme_uploader::jobs::JobState;
 use groupme_uploader::settings::Dirs;
 
@@ -82,16 +82,14 @@ impl World {
         picker: Vec<PathBuf>,
         initial: Vec<String>,
     ) -> (Harness<'static, UploaderApp>, Copied) {
-        let config = AppConfig {
-            dirs: Dirs::under(self.root.path()),
-            runtime: self.runtime.handle().clone(),
-            local_url: url.to_owned(),
-            local_token: token(),
-            local_error: None,
-            picker: Arc::new(FakePicker(picker)),
-            use_keyring: false,
-            initial,
-        };
+        let mut config = common::isolated::app_config(
+            self.root.path(),
+            self.runtime.handle().clone(),
+            url,
+            token(),
+            Arc::new(FakePicker(picker)),
+        );
+        config.initial = initial;
         let copied = Copied::default();
         let plugin = copied.clone();
         let harness = Harness::builder()
@@ -178,10 +176,9 @@ fn drop_two_files_see_urls_and_copy() {
     );
 }
 
-#[test]
-fn paste_a_url_and_see_it_mirrored() {
-    let world = World::new();
-    let origin = world.runtime.block_on(async {
+/// A web server on 127.0.0.1 serving a 40x20 PNG; its URL.
+fn origin(world: &World) -> String {
+    world.runtime.block_on(async {
         let png = common::png(40, 20);
         let app = axum::Router::new().route(
             "/pic.png",
@@ -193,7 +190,13 @@ fn paste_a_url_and_see_it_mirrored() {
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
         format!("http://{addr}/pic.png")
-    });
+    })
+}
+
+#[test]
+fn paste_a_url_and_see_it_mirrored() {
+    let world = World::new();
+    let origin = origin(&world);
     let (mut h, _) = world.app(vec![], vec![]);
     h.run_steps(2);
     h.input_mut()
@@ -390,4 +393,177 @@ fn a_damaged_history_still_opens_with_a_warning() {
     h.get_by_label("History (1)").click();
     h.run_steps(2);
     h.get_by_label("kept.png");
+}
+
+/// A PNG with a location in a text chunk whose checksum is wrong: decoders skip the chunk, the
+/// metadata stripper refuses the file.
+fn png_with_unremovable_location() -> Vec<u8> {
+    let png = common::png(60, 40);
+    let text = b"tEXtComment\0GPS 52.3731N 4.8922E";
+    let mut chunk = ((text.len() - 4) as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(text);
+    chunk.extend_from_slice(&(common::crc32(text) ^ 1).to_be_bytes());
+    // After the signature (8) and IHDR (25).
+    let mut out = png[..33].to_vec();
+    out.extend_from_slice(&chunk);
+    out.extend_from_slice(&png[33..]);
+    out
+}
+
+#[test]
+fn metadata_that_cannot_be_removed_is_not_sent_until_the_person_says_so() {
+    let world = World::new();
+    let original = png_with_unremovable_location();
+    assert!(groupme_uploader::metadata::strip(&original).is_err());
+    let file = world.file("location.png", &original);
+    let (mut h, _) = world.app(vec![], vec![]);
+    drop_files(&mut h, &[file]);
+    wait_until(&mut h, "the failure", |app| {
+        matches!(states(app).first(), Some(JobState::Failed { .. }))
+    });
+    assert_eq!(
+        states(h.state()),
+        vec![JobState::Failed {
+            reason: "couldn't remove location data from this file".into(),
+            can_upload_unchanged: true,
+        }]
+    );
+    h.get_by_label("Failed: couldn't remove location data from this file");
+    assert!(
+        common::files_under(world.service.dir.path()).is_empty(),
+        "nothing reached the service"
+    );
+    assert!(h.state().history.is_empty());
+    h.get_by_label("Upload unchanged").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the unchanged upload", |app| all_done(app, 1));
+    let JobState::Done { url, .. } = &h.state().queue.jobs()[0].state else {
+        panic!("not done");
+    };
+    let (status, served, _) = world.runtime.block_on(common::get_bytes(&url.to_string()));
+    assert_eq!(status, 200);
+    assert_eq!(served, original, "sent byte for byte, as asked");
+}
+
+/// Uploads one file through the app, built by the isolation helper, and checks that it went to
+/// the local service. Run alone it is one more upload test; the guard below runs it again in a
+/// child process whose environment holds a token and proxies.
+#[test]
+fn an_isolated_app_uploads_to_the_local_service() {
+    let world = World::new();
+    let file = world.file("isolated.png", &common::png(32, 24));
+    let (mut h, _) = world.app(vec![], vec![]);
+    h.run_steps(2);
+    assert!(h.state().token.is_none(), "no GM_TOKEN reached the app");
+    h.get_by_label_contains("Local service — not GroupMe");
+    drop_files(&mut h, &[file]);
+    wait_until(&mut h, "the upload", |app| all_done(app, 1));
+    let JobState::Done { url, .. } = &h.state().queue.jobs()[0].state else {
+        panic!("not done");
+    };
+    assert!(
+        url.to_string()
+            .starts_with(&format!("{}/", world.service.url())),
+        "{url}"
+    );
+    let (status, served, _) = world.runtime.block_on(common::get_bytes(&url.to_string()));
+    assert_eq!(status, 200);
+    assert_eq!(served, common::png(32, 24));
+    // The guard reads this line to know the child really ran the upload.
+    println!("isolated upload stored at {url}");
+}
+
+/// The guard against reaching the real GroupMe: a bogus `GM_TOKEN` plus `HTTPS_PROXY` and
+/// `HTTP_PROXY` at a listener that counts connections. An app that read either would send its
+/// upload (to image.groupme.com, or to the local service) through the listener. Environment
+/// variables are process-wide, so the upload runs in a child process of this test binary.
+#[test]
+fn a_token_and_proxies_in_the_environment_never_reach_the_app() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let proxy = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // Closed at once: a client that came here fails fast instead of hanging.
+                drop(stream);
+            }
+        });
+        format!("http://{addr}")
+    });
+    let root = tempfile::tempdir().expect("dir");
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = common::isolated::command(&exe, root.path());
+    child
+        .args([
+            "--exact",
+            "an_isolated_app_uploads_to_the_local_service",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("GM_TOKEN", "bogus-token-from-the-environment-0000")
+        .env("GM_ENDPOINT", "https://image.groupme.com")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    for key in [
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "ALL_PROXY",
+        "https_proxy",
+        "http_proxy",
+        "all_proxy",
+    ] {
+        child.env(key, &proxy);
+    }
+    let out = child.output().expect("run the child test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the isolated upload failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("isolated upload stored at http://127.0.0.1:"),
+        "the child ran the upload: {stdout}"
+    );
+    assert!(stdout.contains("1 passed"), "{stdout}");
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing went through the proxy"
+    );
+}
+
+#[test]
+fn a_paste_is_acted_on_once_even_when_logic_runs_again() {
+    let world = World::new();
+    let origin = origin(&world);
+    let (mut h, _) = world.app(vec![], vec![]);
+    h.run_steps(2);
+    h.input_mut().events.push(egui::Event::Paste(origin));
+    h.step();
+    // What eframe does while the window is hidden: `logic` again, with the input of the last
+    // shown frame (the paste included, unless the app took it).
+    let ctx = h.ctx.clone();
+    for _ in 0..3 {
+        let _output = ctx.run_logic(&egui::RawInput::default(), |ctx| h.state_mut().logic(ctx));
+    }
+    assert!(
+        ctx.input(|i| !i.events.iter().any(|e| matches!(e, egui::Event::Paste(_)))),
+        "the paste was taken out of the input"
+    );
+    wait_until(&mut h, "the paste confirmation", |app| {
+        !app.pending_paste.is_empty()
+    });
+    assert_eq!(h.state().pending_paste.len(), 1);
+    h.get_by_label("Upload 1 pasted item? Uploaded images are public to anyone with the link.");
+    h.get_by_label("Upload").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the mirror", |app| all_done(app, 1));
+    assert_eq!(h.state().queue.jobs().len(), 1, "one paste, one job");
+    assert!(h.state().pending_paste.is_empty(), "no second paste came");
 }

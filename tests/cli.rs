@@ -6,10 +6,9 @@ use std::process::{Command, Output};
 
 use common::{TOKEN, start_service};
 
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_groupme-uploader"));
-    cmd.env_remove("GM_TOKEN").env_remove("GM_ENDPOINT");
-    cmd
+/// The binary in an isolated environment (no GM_*, no proxy, HOME under `root`).
+fn bin(root: &std::path::Path) -> Command {
+    common::isolated::command(env!("CARGO_BIN_EXE_groupme-uploader"), root)
 }
 
 async fn run(mut cmd: Command) -> Output {
@@ -30,7 +29,7 @@ async fn uploads_files_and_prints_json_lines() {
     let b = dir.path().join("b.gif");
     std::fs::write(&a, common::jpeg(300, 200)).expect("write");
     std::fs::write(&b, common::gif(40, 40, 3)).expect("write");
-    let mut cmd = bin();
+    let mut cmd = bin(dir.path());
     cmd.env("GM_TOKEN", TOKEN)
         .args(["upload", "--json", "--endpoint", &svc.url()])
         .arg(&a)
@@ -62,7 +61,7 @@ async fn markdown_lines_and_a_failure_exit_1() {
     let bad = dir.path().join("bad.jpg");
     std::fs::write(&good, common::png(20, 10)).expect("write");
     std::fs::write(&bad, "not an image at all").expect("write");
-    let mut cmd = bin();
+    let mut cmd = bin(dir.path());
     cmd.args([
         "upload",
         "--format",
@@ -93,7 +92,7 @@ async fn wrong_token_is_explained() {
     let dir = tempfile::tempdir().expect("dir");
     let good = dir.path().join("good.png");
     std::fs::write(&good, common::png(20, 10)).expect("write");
-    let mut cmd = bin();
+    let mut cmd = bin(dir.path());
     cmd.env("GM_TOKEN", "not-the-token")
         .args(["upload", "--endpoint", &svc.url()])
         .arg(&good);
@@ -109,8 +108,9 @@ async fn wrong_token_is_explained() {
 
 #[tokio::test]
 async fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().expect("dir");
     let out = run({
-        let mut c = bin();
+        let mut c = bin(dir.path());
         c.args(["upload", "x.png"]);
         c
     })
@@ -122,14 +122,14 @@ async fn usage_errors_exit_2() {
         text(&out.stderr)
     );
     let out = run({
-        let mut c = bin();
+        let mut c = bin(dir.path());
         c.args(["upload", "--format", "tiff", "--token", "t", "x.png"]);
         c
     })
     .await;
     assert_eq!(out.status.code(), Some(2));
     let out = run({
-        let mut c = bin();
+        let mut c = bin(dir.path());
         c.args(["upload", "--token", "t", "--endpoint", "ftp://x", "x.png"]);
         c
     })

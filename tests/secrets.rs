@@ -6,7 +6,7 @@ mod common;
 use common::free_port;
 
 use std::io::Read as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "s3cr3t-T0KEN-do-not-print-8f2a";
@@ -15,7 +15,8 @@ const SECRET: &str = "s3cr3t-T0KEN-do-not-print-8f2a";
 fn no_output_of_a_full_session_contains_the_token() {
     let port = free_port();
     let data = tempfile::tempdir().expect("dir");
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_groupme-uploader"))
+    let home = tempfile::tempdir().expect("dir");
+    let mut serve = common::isolated::command(env!("CARGO_BIN_EXE_groupme-uploader"), home.path())
         .args([
             "serve",
             "--listen",
@@ -50,7 +51,7 @@ fn no_output_of_a_full_session_contains_the_token() {
             vec!["upload", "--attempts", "1", "http://127.0.0.1:9/x.png"],
         ),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_groupme-uploader"))
+        let out = common::isolated::command(env!("CARGO_BIN_EXE_groupme-uploader"), home.path())
             .args(&args)
             .args(["--endpoint", &base])
             .arg(&good)

@@ -17,7 +17,7 @@ use crate::jobs::{JobId, JobState, Queue, Source, Update};
 use crate::preview::PreviewImage;
 use crate::settings::{Dirs, EndpointChoice, Settings, Target};
 use crate::token::Token;
-use crate::token_store::{TokenSource, TokenStore};
+use crate::token_store::{Keyring, SystemKeyring, TokenSource, TokenStore};
 use worker::{Command, Event, FilePicker, HistoryOp, WorkerHandle, WorkerSetup};
 
 /// Decoded previews turned into textures per frame: when dozens arrive together, spreading them
@@ -38,10 +38,44 @@ pub struct AppConfig {
     /// temporary port).
     pub local_error: Option<String>,
     pub picker: Arc<dyn FilePicker>,
-    /// Off in tests.
-    pub use_keyring: bool,
+    /// `GM_TOKEN`, the keyring and the proxy settings: the machine's in the window, none in tests.
+    pub environment: Environment,
     /// Files and URLs given on the command line.
     pub initial: Vec<String>,
+}
+
+/// What the app takes from the machine beyond its directories. The window passes the real ones
+/// ([`Environment::from_process`]); tests and benches pass [`Environment::isolated`], so a
+/// person's `GM_TOKEN`, keyring or proxy never reaches them (a real token would send test images
+/// to GroupMe). Nothing else in the app reads the process environment.
+#[derive(Clone)]
+pub struct Environment {
+    /// The `GM_TOKEN` value: it wins over the stored token.
+    pub gm_token: Option<Token>,
+    /// Where the token is stored; `None` keeps it in the fallback file only.
+    pub keyring: Option<Arc<dyn Keyring>>,
+    /// Use the system's proxy settings (`HTTPS_PROXY`, `NO_PROXY`…) for uploads and thumbnails.
+    pub system_proxy: bool,
+}
+
+impl Environment {
+    /// The machine's: `GM_TOKEN` as set now, the system keyring, the system's proxies.
+    pub fn from_process() -> Environment {
+        Environment {
+            gm_token: std::env::var("GM_TOKEN").ok().and_then(Token::new),
+            keyring: Some(Arc::new(SystemKeyring)),
+            system_proxy: true,
+        }
+    }
+
+    /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy.
+    pub fn isolated() -> Environment {
+        Environment {
+            gm_token: None,
+            keyring: None,
+            system_proxy: false,
+        }
+    }
 }
 
 /// The tabs of the main area.
@@ -60,6 +94,8 @@ pub enum Action {
     Mirror(String),
     Cancel(JobId),
     Retry(JobId),
+    /// Send a file whose metadata could not be removed as it is.
+    UploadUnchanged(JobId),
     Remove(JobId),
     ClearDone,
     Copy(String),
@@ -121,7 +157,11 @@ impl UploaderApp {
     /// frame), starts the worker, queues the command-line items.
     pub fn new(ctx: &egui::Context, config: AppConfig) -> Self {
         let settings = Settings::load(&config.dirs.settings());
-        let token_store = TokenStore::new(&config.dirs.config, config.use_keyring);
+        let token_store = TokenStore::new(
+            &config.dirs.config,
+            config.environment.gm_token.clone(),
+            config.environment.keyring.clone(),
+        );
         let (token, token_source) = token_store.load();
         let history = crate::history::History::load(&config.dirs.history())
             .unwrap_or_else(|_| crate::history::History::in_memory());
@@ -144,6 +184,7 @@ impl UploaderApp {
                 history,
                 settings_path: config.dirs.settings(),
                 token_store,
+                system_proxy: config.environment.system_proxy,
                 picker: config.picker,
                 repaint: Arc::new(move || repaint_ctx.request_repaint()),
             },
@@ -275,6 +316,7 @@ impl UploaderApp {
             self.send(Command::Start {
                 job: job.id,
                 source: job.source,
+                keep_metadata: job.keep_metadata,
             });
         }
         let now = Instant::now();
@@ -289,17 +331,26 @@ impl UploaderApp {
         }
     }
 
+    /// Takes what it acts on out of the input (drops, Ctrl+O, pastes), so that nothing is acted
+    /// on twice: while the window is hidden eframe calls `logic` again with the last shown
+    /// frame's input, and a paste left there would be uploaded on every such call.
     fn read_input(&mut self, ctx: &egui::Context) {
+        // A paste goes to the focused text field when there is one; otherwise it is an upload.
+        let pastes_are_uploads = !ctx.egui_wants_keyboard_input();
         let (dropped, events, open) = ctx.input_mut(|i| {
             let open = i.consume_shortcut(&egui::KeyboardShortcut::new(
                 egui::Modifiers::COMMAND,
                 egui::Key::O,
             ));
-            (
-                std::mem::take(&mut i.raw.dropped_files),
-                i.events.clone(),
-                open,
-            )
+            let mut pastes = Vec::new();
+            if pastes_are_uploads {
+                let (taken, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut i.events)
+                    .into_iter()
+                    .partition(|e| matches!(e, egui::Event::Paste(_) | egui::Event::PasteImage(_)));
+                i.events = rest;
+                pastes = taken;
+            }
+            (std::mem::take(&mut i.raw.dropped_files), pastes, open)
         });
         if open {
             self.apply(ctx, Action::Pick);
@@ -312,10 +363,6 @@ impl UploaderApp {
         if !paths.is_empty() {
             self.tab = Tab::Queue;
             self.send(Command::Expand(paths));
-        }
-        // A paste goes to the focused text field when there is one; otherwise it is an upload.
-        if ctx.egui_wants_keyboard_input() {
-            return;
         }
         for event in events {
             match event {
@@ -427,6 +474,9 @@ impl UploaderApp {
             }
             Action::Retry(id) => {
                 self.queue.retry(id);
+            }
+            Action::UploadUnchanged(id) => {
+                self.queue.upload_unchanged(id);
             }
             Action::Remove(id) => {
                 if self.queue.remove(id) {

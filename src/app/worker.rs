@@ -67,6 +67,8 @@ pub enum Command {
     Start {
         job: JobId,
         source: Source,
+        /// Send it as it is even when stripping is on (the person chose "Upload unchanged").
+        keep_metadata: bool,
     },
     Cancel(JobId),
     /// Decode a local preview.
@@ -122,6 +124,8 @@ pub struct WorkerSetup {
     pub history: History,
     pub settings_path: PathBuf,
     pub token_store: TokenStore,
+    /// Use the system's proxy settings (off in tests).
+    pub system_proxy: bool,
     pub picker: Arc<dyn FilePicker>,
     pub repaint: Repaint,
 }
@@ -147,6 +151,8 @@ struct Worker {
     history: std::sync::mpsc::Sender<HistoryOp>,
     settings_path: PathBuf,
     token_store: TokenStore,
+    /// Use the system's proxy settings for uploads (off in tests).
+    system_proxy: bool,
     picker: Arc<dyn FilePicker>,
     http: reqwest::Client,
 }
@@ -180,18 +186,29 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         history: history_tx,
         settings_path: setup.settings_path,
         token_store: setup.token_store,
+        system_proxy: setup.system_proxy,
         picker: setup.picker,
-        http: reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .unwrap_or_default(),
+        http: thumbnail_client(setup.system_proxy),
     };
     runtime.spawn(worker.run(cmd_rx));
     WorkerHandle {
         commands: cmd_tx,
         events: ev_rx,
     }
+}
+
+/// The client that fetches the service's thumbnails.
+fn thumbnail_client(system_proxy: bool) -> reqwest::Client {
+    let builder = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30));
+    let builder = if system_proxy {
+        builder
+    } else {
+        builder.no_proxy()
+    };
+    // Building fails only when TLS cannot start; the default client would fail the same way.
+    builder.build().unwrap_or_default()
 }
 
 /// Sends events and wakes the UI; cheap to clone into tasks.
@@ -231,7 +248,11 @@ impl Worker {
                 self.strip_metadata = strip_metadata;
                 self.configure(endpoint, token, max_attempts);
             }
-            Command::Start { job, source } => self.start(job, source),
+            Command::Start {
+                job,
+                source,
+                keep_metadata,
+            } => self.start(job, source, keep_metadata),
             Command::Cancel(job) => {
                 if let Some(c) = self.cancels.remove(&job) {
                     c.cancel();
@@ -324,6 +345,7 @@ impl Worker {
         };
         match ClientConfig::new(&endpoint, token).and_then(|mut c| {
             c.max_attempts = max_attempts.max(1);
+            c.system_proxy = self.system_proxy;
             Client::new(c)
         }) {
             Ok(c) => {
@@ -345,7 +367,7 @@ impl Worker {
         }
     }
 
-    fn start(&mut self, job: JobId, source: Source) {
+    fn start(&mut self, job: JobId, source: Source, keep_metadata: bool) {
         let out = self.outbox();
         let Some(client) = self.client.clone() else {
             let reason = self
@@ -359,7 +381,7 @@ impl Worker {
         self.cancels.insert(job, cancel.clone());
         let job_setup = JobSetup {
             endpoint: self.endpoint.clone(),
-            strip_metadata: self.strip_metadata,
+            strip_metadata: self.strip_metadata && !keep_metadata,
             known: self.known.clone(),
         };
         tokio::spawn(async move {
@@ -440,25 +462,14 @@ async fn run_job(
         })),
         cancel,
     };
-    // With stripping on, the file is read whole (metadata lives anywhere in it); without, it is
-    // hashed in chunks and streamed.
-    let (hash, stripped) = match &source {
-        Source::File(path) => {
-            let path = path.clone();
-            let strip = setup.strip_metadata;
-            tokio::task::spawn_blocking(move || prepare_file(&path, strip))
-                .await
-                .unwrap_or((None, None))
-        }
-        Source::Bytes { bytes, .. } => {
-            let stripped = if setup.strip_metadata {
-                crate::metadata::strip(bytes).ok().flatten()
-            } else {
-                None
-            };
-            (Some(crate::service::content_id(bytes)), stripped)
-        }
-        Source::Url(_) => (None, None),
+    // Fail closed: with stripping on, nothing is sent unless the metadata is known to be gone.
+    let Prepared {
+        hash,
+        clean: stripped,
+    } = match prepare(&source, setup.strip_metadata).await {
+        Ok(p) => p,
+        Err(PrepareError::MetadataNotRemoved) => return Update::MetadataNotRemoved,
+        Err(e) => return Update::Failed(e.to_string()),
     };
     if let Some(hash) = &hash {
         out.send(Event::Job(job, Update::Hashed(hash.clone())));
@@ -491,20 +502,81 @@ async fn run_job(
     }
 }
 
-/// Reads a file for upload: its content id, and with `strip` its bytes without metadata (`None`
-/// when there was nothing to remove, or it could not be parsed: then the file goes as it is and
-/// the probe judges it).
-fn prepare_file(path: &Path, strip: bool) -> (Option<String>, Option<Vec<u8>>) {
+/// A job's bytes, read before upload.
+#[derive(Debug)]
+struct Prepared {
+    /// Content id of the bytes as read (history's dedup key); `None` for a URL, or a file that
+    /// could not be hashed while streaming (the upload then reports why).
+    hash: Option<String>,
+    /// The bytes without their metadata, when stripping removed something; `None` sends the
+    /// source as it is (stripping off, or nothing to remove).
+    clean: Option<Vec<u8>>,
+}
+
+/// Why a job was not sent.
+#[derive(Debug, thiserror::Error)]
+enum PrepareError {
+    /// Stripping is on and the file's metadata could not be parsed, so it may still hold the
+    /// location: it is not sent (the person may choose "Upload unchanged").
+    #[error("couldn't remove location data from this file")]
+    MetadataNotRemoved,
+    /// Stripping needs the whole file, and it could not be read.
+    #[error("{name}: {reason}")]
+    Read { name: String, reason: String },
+    /// The reading task panicked or was stopped.
+    #[error("reading the file failed unexpectedly")]
+    Interrupted,
+}
+
+/// Hashes (and with `strip` cleans) a job's bytes off the async threads: up to 40 MiB of
+/// hashing and parsing would stall the uploads in flight.
+async fn prepare(source: &Source, strip: bool) -> Result<Prepared, PrepareError> {
+    let task = match source {
+        Source::File(path) => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || prepare_file(&path, strip))
+        }
+        Source::Bytes { bytes, .. } => {
+            let bytes = bytes.clone();
+            tokio::task::spawn_blocking(move || prepare_bytes(&bytes, strip))
+        }
+        Source::Url(_) => {
+            return Ok(Prepared {
+                hash: None,
+                clean: None,
+            });
+        }
+    };
+    task.await.map_err(|_| PrepareError::Interrupted)?
+}
+
+/// Bytes in memory: their content id, and with `strip` a copy without metadata.
+fn prepare_bytes(bytes: &[u8], strip: bool) -> Result<Prepared, PrepareError> {
+    let clean = if strip {
+        crate::metadata::strip(bytes).map_err(|_| PrepareError::MetadataNotRemoved)?
+    } else {
+        None
+    };
+    Ok(Prepared {
+        hash: Some(crate::service::content_id(bytes)),
+        clean,
+    })
+}
+
+/// A file: with `strip` it is read whole (metadata lives anywhere in it); without, it is hashed
+/// in chunks and streamed later.
+fn prepare_file(path: &Path, strip: bool) -> Result<Prepared, PrepareError> {
     if !strip {
-        return (hash_file(path), None);
+        return Ok(Prepared {
+            hash: hash_file(path),
+            clean: None,
+        });
     }
-    match std::fs::read(path) {
-        Ok(bytes) => (
-            Some(crate::service::content_id(&bytes)),
-            crate::metadata::strip(&bytes).ok().flatten(),
-        ),
-        Err(_) => (None, None),
-    }
+    let bytes = std::fs::read(path).map_err(|e| PrepareError::Read {
+        name: Source::File(path.to_owned()).display_name(),
+        reason: crate::probe::describe_io(&e),
+    })?;
+    prepare_bytes(&bytes, true)
 }
 
 /// The content id of a file, read in chunks (no whole-file buffer).
@@ -669,6 +741,36 @@ mod tests {
             ]
         );
         assert!(matches!(sources_from_text("hello"), Event::Notice(_)));
+    }
+
+    #[test]
+    fn stripping_fails_closed() {
+        // A PNG whose text chunk (a location) has a broken checksum: the stripper refuses it.
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&[0, 0, 0, 4]);
+        png.extend_from_slice(b"tEXtGPS!");
+        png.extend_from_slice(&[0, 0, 0, 0]);
+        assert!(crate::metadata::strip(&png).is_err());
+        assert!(matches!(
+            prepare_bytes(&png, true),
+            Err(PrepareError::MetadataNotRemoved)
+        ));
+        let kept = prepare_bytes(&png, false).expect("unchanged");
+        assert!(kept.clean.is_none(), "sent as it is");
+        assert_eq!(
+            kept.hash.as_deref(),
+            Some(crate::service::content_id(&png).as_str())
+        );
+        let dir = tempfile::tempdir().expect("dir");
+        let missing = dir.path().join("gone.jpg");
+        let err = prepare_file(&missing, true).expect_err("unreadable");
+        assert_eq!(err.to_string(), "gone.jpg: no such file");
+        let file = dir.path().join("a.png");
+        std::fs::write(&file, &png).expect("write");
+        assert!(matches!(
+            prepare_file(&file, true),
+            Err(PrepareError::MetadataNotRemoved)
+        ));
     }
 
     #[test]

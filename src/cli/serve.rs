@@ -66,11 +66,9 @@ pub fn default_data_dir() -> PathBuf {
     )
 }
 
-/// A random token: 32 hex characters from the OS's random source.
-pub fn generate_token() -> Token {
-    let mut raw = [0u8; 16];
-    getrandom::fill(&mut raw).ok();
-    Token::new(hex::encode(raw)).unwrap_or_else(|| unreachable!("hex is never empty"))
+/// A random token: 32 hex characters from the OS's random source; an error when that fails.
+pub fn generate_token() -> Result<Token, crate::token::RandomError> {
+    Token::random_with(getrandom::fill)
 }
 
 /// Ctrl+C, or SIGTERM: what a service manager or a rolling restart behind a load balancer
@@ -127,7 +125,13 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         tokens.extend(env.split(',').filter_map(Token::new));
     }
     if tokens.is_empty() {
-        let token = generate_token();
+        let token = match generate_token() {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {e}; give one with --token");
+                return ExitCode::FAILURE;
+            }
+        };
         // Printed once, on purpose: without it nobody could use this instance.
         eprintln!(
             "No token configured; this run accepts X-Access-Token: {}",

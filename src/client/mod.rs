@@ -50,6 +50,9 @@ pub struct ClientConfig {
     pub backoff_base: Duration,
     /// Longest wait between attempts, including a server's `Retry-After`.
     pub backoff_max: Duration,
+    /// Use the system's proxy settings (`HTTPS_PROXY`, `NO_PROXY`…); off in the app's tests, so
+    /// a proxy in the environment cannot reach them.
+    pub system_proxy: bool,
 }
 
 impl ClientConfig {
@@ -64,6 +67,7 @@ impl ClientConfig {
             stall_timeout: Duration::from_secs(30),
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(60),
+            system_proxy: true,
         })
     }
 }
@@ -151,7 +155,12 @@ impl Client {
         let mut token_header =
             HeaderValue::from_str(config.token.expose()).map_err(|_| UploadError::BadToken)?;
         token_header.set_sensitive(true);
-        let http = reqwest::Client::builder()
+        let builder = if config.system_proxy {
+            reqwest::Client::builder()
+        } else {
+            reqwest::Client::builder().no_proxy()
+        };
+        let http = builder
             .connect_timeout(config.connect_timeout)
             // The API never redirects, and a streamed body cannot be sent twice: a 3xx is an
             // answer to report, not to follow.

@@ -83,7 +83,10 @@ pub fn job_card_ui(
                         }
                         super::links::links_ui(ui, url, actions);
                     }
-                    JobState::Failed { reason } => {
+                    JobState::Failed {
+                        reason,
+                        can_upload_unchanged,
+                    } => {
                         ui.label(
                             egui::RichText::new(format!("Failed: {reason}"))
                                 .color(ui.visuals().error_fg_color),
@@ -91,6 +94,17 @@ pub fn job_card_ui(
                         ui.horizontal(|ui| {
                             if ui.button("Retry").clicked() {
                                 actions.push(Action::Retry(job.id));
+                            }
+                            if *can_upload_unchanged
+                                && ui
+                                    .button("Upload unchanged")
+                                    .on_hover_text(
+                                        "Send this file as it is, location and other metadata \
+                                         included (uploads are public)",
+                                    )
+                                    .clicked()
+                            {
+                                actions.push(Action::UploadUnchanged(job.id));
                             }
                             if ui.button("Remove").clicked() {
                                 actions.push(Action::Remove(job.id));

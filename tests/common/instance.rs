@@ -25,6 +25,7 @@ pub struct Refused {
 }
 
 fn command(
+    root: &std::path::Path,
     wrapper: &[&str],
     store: &str,
     env: &[(String, String)],
@@ -32,24 +33,19 @@ fn command(
     extra: &[&str],
 ) -> Command {
     let bin = env!("CARGO_BIN_EXE_groupme-uploader");
+    // Isolated: no AWS_*, GM_*, proxy or RUST_LOG from this process; only `env`.
     let mut cmd = match wrapper.split_first() {
         Some((program, args)) => {
-            let mut cmd = Command::new(program);
+            let mut cmd = super::isolated::command(program, root);
             cmd.args(args).arg(bin);
             cmd
         }
-        None => Command::new(bin),
+        None => super::isolated::command(bin, root),
     };
-    for (key, _) in std::env::vars() {
-        if key.starts_with("AWS_") || key.starts_with("GM_") {
-            cmd.env_remove(key);
-        }
-    }
     cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--store", store])
         .args(extra)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     // Its own process group, so a kill reaches a wrapper's child too.
@@ -74,7 +70,7 @@ impl Instance {
         let dir = tempfile::tempdir().expect("dir");
         let log = dir.path().join("serve.log");
         let port = super::free_port();
-        let mut cmd = command(wrapper, store, env, port, extra);
+        let mut cmd = command(dir.path(), wrapper, store, env, port, extra);
         cmd.args(["--token", INSTANCE_TOKEN]);
         cmd.stderr(std::fs::File::create(&log).expect("log"));
         let child = cmd.spawn().expect("spawn serve");
@@ -109,9 +105,11 @@ impl Instance {
     /// Runs a `serve` that must refuse to start (with no token given, so it would print a
     /// generated one if it got that far); how it ended.
     pub async fn refused(store: &str, env: &[(String, String)]) -> Refused {
-        let mut cmd = command(&[], store, env, super::free_port(), &[]);
+        let root = tempfile::tempdir().expect("dir");
+        let mut cmd = command(root.path(), &[], store, env, super::free_port(), &[]);
         let started = Instant::now();
         let out = tokio::task::spawn_blocking(move || {
+            let _root = root;
             let mut child = cmd.stderr(Stdio::piped()).spawn().expect("spawn serve");
             // A serve that did start would run forever: give it 60 s, then stop it.
             let deadline = Instant::now() + Duration::from_secs(60);

@@ -5,6 +5,7 @@
 pub mod dropped;
 pub mod garage;
 pub mod instance;
+pub mod isolated;
 
 use std::io::Cursor;
 use std::net::SocketAddr;
