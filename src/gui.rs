@@ -13,6 +13,22 @@ use crate::service::{self, AppState, RunningService, ServiceConfig, Store};
 use crate::settings::Dirs;
 use crate::token::Token;
 
+/// The application id: Wayland app id, X11 `WM_CLASS` (both parts), desktop entry and icon name.
+pub const APP_ID: &str = "groupme-uploader";
+
+/// The window icon, from the 256 px PNG of `assets/icons/`.
+fn window_icon() -> Option<egui::IconData> {
+    let png = include_bytes!("../assets/icons/groupme-uploader-256.png");
+    let rgba = image::load_from_memory_with_format(png, image::ImageFormat::Png)
+        .ok()?
+        .into_rgba8();
+    Some(egui::IconData {
+        width: rgba.width(),
+        height: rgba.height(),
+        rgba: rgba.into_raw(),
+    })
+}
+
 /// The embedded service's fixed port, so URLs in history stay valid across restarts.
 pub const LOCAL_PORT: u16 = 8737;
 
@@ -109,13 +125,17 @@ pub fn run(args: GuiArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
         environment: crate::app::Environment::from_process(),
         initial: args.items,
     };
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("GroupMe Uploader")
+        .with_app_id(APP_ID)
+        .with_inner_size([920.0, 700.0])
+        .with_min_inner_size([560.0, 420.0])
+        .with_drag_and_drop(true);
+    if let Some(icon) = window_icon() {
+        viewport = viewport.with_icon(icon);
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("GroupMe Uploader")
-            .with_app_id("groupme-uploader")
-            .with_inner_size([920.0, 700.0])
-            .with_min_inner_size([560.0, 420.0])
-            .with_drag_and_drop(true),
+        viewport,
         ..Default::default()
     };
     let result = eframe::run_native(
