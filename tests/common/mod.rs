@@ -31,6 +31,16 @@ pub async fn try_post(
     token: &str,
     body: Vec<u8>,
 ) -> Result<(u16, serde_json::Value), reqwest::Error> {
+    let (status, _, json) = try_post_with_headers(base, token, body).await?;
+    Ok((status, json))
+}
+
+/// [`try_post`], with the answer's headers.
+pub async fn try_post_with_headers(
+    base: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> Result<(u16, reqwest::header::HeaderMap, serde_json::Value), reqwest::Error> {
     let resp = http()
         .post(format!("{base}/pictures"))
         .header("X-Access-Token", token)
@@ -39,7 +49,8 @@ pub async fn try_post(
         .send()
         .await?;
     let status = resp.status().as_u16();
-    Ok((status, resp.json().await.unwrap_or_default()))
+    let headers = resp.headers().clone();
+    Ok((status, headers, resp.json().await.unwrap_or_default()))
 }
 
 /// `POST {base}/pictures?url=REMOTE` with only the token, as the app mirrors a link: the status
