@@ -267,7 +267,7 @@ fn bench_gets(dir: &Path) {
         let config =
             groupme_uploader::service::ServiceConfig::new(&format!("http://{addr}"), vec![token]);
         let store = groupme_uploader::service::Store::local(&data).expect("store");
-        let state = groupme_uploader::service::AppState::new(config, store).expect("state");
+        let state = groupme_uploader::service::ServiceState::new(config, store).expect("state");
         let running = groupme_uploader::service::start(listener, state).expect("start");
         let mut jpeg = Cursor::new(Vec::new());
         photo(1600, 1200, false)

@@ -9,7 +9,7 @@ use eframe::egui;
 
 use crate::app::worker::NativePicker;
 use crate::app::{AppConfig, UploaderApp};
-use crate::service::{self, AppState, RunningService, ServiceConfig, Store};
+use crate::service::{self, RunningService, ServiceConfig, ServiceState, Store};
 use crate::settings::Dirs;
 use crate::token::Token;
 
@@ -87,7 +87,7 @@ async fn start_local(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let config = ServiceConfig::new(&format!("http://{addr}"), vec![token]);
     service::store::spawn_sweeper(store.clone());
-    let state = AppState::new(config, store).map_err(|e| e.to_string())?;
+    let state = ServiceState::new(config, store).map_err(|e| e.to_string())?;
     let running = service::start(listener, state).map_err(|e| e.to_string())?;
     Ok((running, warning))
 }

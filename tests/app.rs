@@ -251,7 +251,7 @@ fn a_failed_upload_can_be_retried() {
     let service = world.runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await.expect("rebind");
         let dir = tempfile::tempdir().expect("dir");
-        let state = groupme_uploader::service::AppState::new(
+        let state = groupme_uploader::service::ServiceState::new(
             common::config_for(addr),
             groupme_uploader::service::Store::local(dir.path()).expect("store"),
         )

@@ -15,7 +15,7 @@ use axum::http::{Request, StatusCode};
 use groupme_uploader::cdn_url::{CdnUrl, Format};
 use groupme_uploader::client::{Client, ClientConfig, Options, UploadError};
 use groupme_uploader::geometry::fit_within;
-use groupme_uploader::service::{self, AppState, Store};
+use groupme_uploader::service::{self, ServiceState, Store};
 use tower::ServiceExt as _;
 
 fn error_text(json: &serde_json::Value) -> String {
@@ -307,7 +307,7 @@ async fn unknown_and_tampered_names_are_404() {
 async fn router_answers_oneshot() {
     let dir = tempfile::tempdir().expect("dir");
     let config = common::config_for("127.0.0.1:1".parse().expect("addr"));
-    let state = AppState::new(config, Store::local(dir.path()).expect("store")).expect("state");
+    let state = ServiceState::new(config, Store::local(dir.path()).expect("store")).expect("state");
     let app = service::router(state);
     let resp = app
         .clone()

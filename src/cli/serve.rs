@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::service::{self, AddressPolicy, AppState, ServiceConfig, Store, store};
+use crate::service::{self, AddressPolicy, ServiceConfig, ServiceState, Store, store};
 use crate::token::Token;
 
 /// Arguments of `serve`.
@@ -169,7 +169,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         allow_private: args.allow_private_urls,
         allow_list: Vec::new(),
     };
-    let state = match AppState::new(config, store.clone()) {
+    let state = match ServiceState::new(config, store.clone()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -96,7 +96,11 @@ pub struct Fetcher {
 
 impl Fetcher {
     /// A fetcher that reads at most `max_bytes` and gives up after `timeout` in all.
-    pub fn new(policy: AddressPolicy, max_bytes: u64, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn new(
+        policy: AddressPolicy,
+        max_bytes: u64,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
         let policy = Arc::new(policy);
         let http = reqwest::Client::builder()
             .no_proxy()

@@ -104,9 +104,18 @@ impl ServiceConfig {
     }
 }
 
-/// Shared state of the handlers.
+/// Why a service could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("the service needs at least one token")]
+    NoToken,
+    #[error("cannot set up the client for ?url= fetches: {0}")]
+    Fetcher(#[from] reqwest::Error),
+}
+
+/// The state the service's handlers share (not the desktop app's: that is `app::UploaderApp`).
 #[derive(Clone)]
-pub struct AppState {
+pub struct ServiceState {
     config: Arc<ServiceConfig>,
     store: Store,
     fetcher: Fetcher,
@@ -116,19 +125,18 @@ pub struct AppState {
     budget: BodyBudget,
 }
 
-impl AppState {
+impl ServiceState {
     /// State for `config` over `store`.
-    pub fn new(config: ServiceConfig, store: Store) -> anyhow::Result<Self> {
-        anyhow::ensure!(
-            !config.tokens.is_empty(),
-            "the service needs at least one token"
-        );
+    pub fn new(config: ServiceConfig, store: Store) -> Result<Self, SetupError> {
+        if config.tokens.is_empty() {
+            return Err(SetupError::NoToken);
+        }
         let fetcher = Fetcher::new(
             config.policy.clone(),
             config.max_body as u64,
             config.fetch_timeout,
         )?;
-        Ok(AppState {
+        Ok(ServiceState {
             slots: Slots::new(config.max_concurrent, config.max_waiting),
             budget: BodyBudget::new(config.body_budget),
             config: Arc::new(config),
@@ -138,7 +146,7 @@ impl AppState {
     }
 }
 
-impl AppState {
+impl ServiceState {
     /// Bytes of request bodies held in memory now (for tests and monitoring).
     pub fn body_bytes_held(&self) -> usize {
         self.budget.held()
@@ -146,7 +154,7 @@ impl AppState {
 }
 
 /// The service's routes.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: ServiceState) -> Router {
     Router::new()
         .route("/pictures", post(upload))
         .route("/health", get(|| async { "ok" }))
@@ -168,7 +176,7 @@ pub fn router(state: AppState) -> Router {
 /// flight `conn.shutdown_grace` to finish (see [`server`]).
 pub async fn serve(
     listener: TcpListener,
-    state: AppState,
+    state: ServiceState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.config.conn;
@@ -201,7 +209,7 @@ impl RunningService {
 }
 
 /// Starts the service on `listener` in the background (on the current runtime).
-pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<RunningService> {
+pub fn start(listener: TcpListener, state: ServiceState) -> std::io::Result<RunningService> {
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(serve(listener, state, async {
@@ -267,7 +275,7 @@ fn url_param(query: Option<&str>) -> Result<Option<String>, ApiError> {
     Ok(first)
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+fn authorize(state: &ServiceState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(given) = headers.get("x-access-token") else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -291,7 +299,7 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 async fn upload(
-    State(state): State<AppState>,
+    State(state): State<ServiceState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -313,7 +321,7 @@ async fn upload(
 /// `Content-Length` claims), each byte counted in `held` against the service's budget, and the
 /// body must keep up `min_body_rate` after `body_grace` (a slow drip is cut with 408).
 async fn read_body(
-    state: &AppState,
+    state: &ServiceState,
     headers: &HeaderMap,
     body: Body,
     held: &mut Reservation,
@@ -397,7 +405,7 @@ pub fn content_id(bytes: &[u8]) -> String {
 }
 
 /// Checks, thumbnails and stores an image; returns its URL. The same bytes are stored once.
-async fn store_picture(state: &AppState, bytes: Bytes) -> Result<String, ApiError> {
+async fn store_picture(state: &ServiceState, bytes: Bytes) -> Result<String, ApiError> {
     // Hashing 40 MiB takes a tenth of a second: not on the async threads.
     let limits = state.config.limits;
     let input = bytes.clone();
@@ -473,7 +481,7 @@ fn none_match(header: &str, etag: &str) -> bool {
 }
 
 async fn serve_picture(
-    State(state): State<AppState>,
+    State(state): State<ServiceState>,
     name: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use groupme_uploader::service::{self, AppState, RunningService, ServiceConfig, Store};
+use groupme_uploader::service::{self, RunningService, ServiceConfig, ServiceState, Store};
 use groupme_uploader::token::Token;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -205,7 +205,7 @@ pub struct TestService {
     pub running: RunningService,
     pub dir: tempfile::TempDir,
     /// The running service's state, to look at its budgets.
-    pub state: AppState,
+    pub state: ServiceState,
 }
 
 impl TestService {
@@ -227,7 +227,7 @@ pub async fn start_service_with(tweak: impl FnOnce(&mut ServiceConfig)) -> TestS
     let mut config = config_for(listener.local_addr().expect("addr"));
     tweak(&mut config);
     let store = Store::local(dir.path()).expect("store");
-    let state = AppState::new(config, store).expect("state");
+    let state = ServiceState::new(config, store).expect("state");
     let running = service::start(listener, state.clone()).expect("start");
     TestService {
         running,
