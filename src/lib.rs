@@ -10,6 +10,7 @@ pub mod app;
 pub mod cdn_url;
 pub mod cli;
 pub mod client;
+pub mod content_id;
 pub mod fuzzing;
 pub mod geometry;
 pub mod gui;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use common::instance::{INSTANCE_TOKEN, Instance};
 use common::{get_bytes, try_post};
-use groupme_uploader::service::content_id;
+use groupme_uploader::content_id;
 
 /// Where the local store keeps the original named `name` (id `id`).
 fn original_path(root: &Path, name: &str, id: &str) -> PathBuf {
@@ -31,7 +31,7 @@ async fn serve_killed_mid_write_leaves_no_half_picture_and_the_sweeper_removes_t
     let dir = tempfile::tempdir().expect("dir");
     let store = format!("file:{}", dir.path().display());
     let big = common::noise_png(3200, 3200, 11);
-    let id = content_id(&big);
+    let id = content_id::of_bytes(&big);
     let name = format!("3200x3200.png.{id}");
     let original = original_path(dir.path(), &name, &id);
     let staged = PathBuf::from(format!("{}#1", original.display()));

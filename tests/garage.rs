@@ -452,7 +452,7 @@ async fn an_instance_killed_mid_multipart_leaves_no_half_picture_in_the_bucket()
     assert!(upload_a.await.expect("join").is_err(), "never acknowledged");
 
     // Nothing of it is served by B: not the original, not the thumbnails written before it.
-    let id = groupme_uploader::service::content_id(&big);
+    let id = groupme_uploader::content_id::of_bytes(&big);
     let name = format!("3200x3200.png.{id}");
     for suffix in SUFFIXES {
         let (status, _, _) = get_bytes(&format!("{}/{name}{suffix}", b.url)).await;

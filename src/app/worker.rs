@@ -558,7 +558,7 @@ fn prepare_bytes(bytes: &[u8], strip: bool) -> Result<Prepared, PrepareError> {
         None
     };
     Ok(Prepared {
-        hash: Some(crate::service::content_id(bytes)),
+        hash: Some(crate::content_id::of_bytes(bytes)),
         clean,
     })
 }
@@ -581,19 +581,7 @@ fn prepare_file(path: &Path, strip: bool) -> Result<Prepared, PrepareError> {
 
 /// The content id of a file, read in chunks (no whole-file buffer).
 fn hash_file(path: &Path) -> Option<String> {
-    use sha2::Digest as _;
-    use std::io::Read as _;
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = file.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Some(hex::encode(&hasher.finalize()[..16]))
+    crate::content_id::of_reader(std::fs::File::open(path).ok()?).ok()
 }
 
 async fn fetch_thumb(http: &reqwest::Client, url: &str) -> Result<PreviewImage, String> {
@@ -759,7 +747,7 @@ mod tests {
         assert!(kept.clean.is_none(), "sent as it is");
         assert_eq!(
             kept.hash.as_deref(),
-            Some(crate::service::content_id(&png).as_str())
+            Some(crate::content_id::of_bytes(&png).as_str())
         );
         let dir = tempfile::tempdir().expect("dir");
         let missing = dir.path().join("gone.jpg");

@@ -398,19 +398,13 @@ async fn read_body(
     Ok(bytes)
 }
 
-/// The content-derived id: the first 128 bits of SHA-256, as 32 lowercase hex characters.
-pub fn content_id(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    hex::encode(&digest[..16])
-}
-
 /// Checks, thumbnails and stores an image; returns its URL. The same bytes are stored once.
 async fn store_picture(state: &ServiceState, bytes: Bytes) -> Result<String, ApiError> {
     // Hashing 40 MiB takes a tenth of a second: not on the async threads.
     let limits = state.config.limits;
     let input = bytes.clone();
     let (info, id) = tokio::task::spawn_blocking(move || {
-        thumbnail::check(&input, &limits).map(|info| (info, content_id(&input)))
+        thumbnail::check(&input, &limits).map(|info| (info, crate::content_id::of_bytes(&input)))
     })
     .await
     .map_err(task_failed)??;
@@ -470,7 +464,7 @@ fn storage_failed(e: store::StoreError) -> ApiError {
 
 /// Ids this service hands out: 32 lowercase hex characters. Anything else is not ours.
 fn is_our_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    id.len() == crate::content_id::LEN && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 §13.1.2) or is `*`.

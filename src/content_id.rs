@@ -1,0 +1,58 @@
+//! The content id of a picture (pure): the first 128 bits of its SHA-256, as 32 lowercase hex
+//! characters. The service names stored pictures by it and the app finds duplicates by it, so
+//! both compute it here: if the rule changed in one place only, duplicate detection would break
+//! silently.
+
+use std::io::Read;
+
+use sha2::{Digest as _, Sha256};
+
+/// Hex characters in an id.
+pub const LEN: usize = 32;
+
+fn finish(hasher: Sha256) -> String {
+    hex::encode(&hasher.finalize()[..LEN / 2])
+}
+
+/// The id of `bytes`.
+pub fn of_bytes(bytes: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(bytes);
+    finish(hasher)
+}
+
+/// The id of everything `reader` yields, read in 256 KiB chunks (no whole-file buffer).
+pub fn of_reader(mut reader: impl Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(finish(hasher)),
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_128_bits_of_sha256_in_hex() {
+        // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223 b00361a396177a9cb410ff61f20015ad
+        assert_eq!(of_bytes(b"abc"), "ba7816bf8f01cfea414140de5dae2223");
+        assert_eq!(of_bytes(b"abc").len(), LEN);
+    }
+
+    #[test]
+    fn bytes_and_a_reader_agree_across_chunks() {
+        let big: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(
+            of_reader(std::io::Cursor::new(&big)).expect("read"),
+            of_bytes(&big)
+        );
+        assert_eq!(of_reader(std::io::empty()).expect("read"), of_bytes(b""));
+    }
+}
