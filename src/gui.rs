@@ -51,7 +51,7 @@ fn service_token(dirs: &Dirs) -> Result<Token, crate::token::RandomError> {
     if let Some(t) = std::fs::read_to_string(&path).ok().and_then(Token::new) {
         return Ok(t);
     }
-    let token = crate::cli::generate_token()?;
+    let token = Token::generate()?;
     if let Err(e) = crate::history::write_atomic(&path, token.expose().as_bytes()) {
         tracing::warn!(
             "cannot keep the local service token in {}: {e}",
@@ -94,7 +94,7 @@ async fn start_local(
 
 /// Opens the window and runs until it closes; uploads and the local service run on `runtime`.
 pub fn run(args: GuiArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
-    crate::cli::init_logging("warn");
+    crate::logging::init("warn");
     let dirs = args
         .data_dir
         .as_deref()

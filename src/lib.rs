@@ -16,6 +16,7 @@ pub mod geometry;
 pub mod gui;
 pub mod history;
 pub mod jobs;
+pub mod logging;
 pub mod metadata;
 pub mod plausible;
 pub mod preview;

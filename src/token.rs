@@ -38,6 +38,12 @@ impl Token {
 pub struct RandomError(getrandom::Error);
 
 impl Token {
+    /// A random token from the OS's random source (what `serve` and the app's embedded service
+    /// accept when none is configured).
+    pub fn generate() -> Result<Token, RandomError> {
+        Token::random_with(getrandom::fill)
+    }
+
     /// A random token: 32 hex characters from `fill` (the OS's random source in
     /// production), or an error when it fails: never a predictable token.
     pub fn random_with(

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use serve::{ServeArgs, default_data_dir, generate_token};
+pub use serve::{ServeArgs, default_data_dir};
 pub use upload::UploadArgs;
 
 /// Upload images to the GroupMe Image CDN. With no command, opens the desktop window.
@@ -27,19 +27,6 @@ pub enum Command {
     Serve(ServeArgs),
     /// Open the desktop window (the default), queueing any files or URLs given.
     Gui(crate::gui::GuiArgs),
-}
-
-/// Logs to stderr at `default` level unless `RUST_LOG` says otherwise; colours only on a terminal.
-pub fn init_logging(default: &str) {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| default.into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init()
-        .ok();
 }
 
 /// Exit code for usage errors, as clap uses.

@@ -66,11 +66,6 @@ pub fn default_data_dir() -> PathBuf {
     )
 }
 
-/// A random token: 32 hex characters from the OS's random source; an error when that fails.
-pub fn generate_token() -> Result<Token, crate::token::RandomError> {
-    Token::random_with(getrandom::fill)
-}
-
 /// Ctrl+C, or SIGTERM: what a service manager or a rolling restart behind a load balancer
 /// sends. Either way the requests in flight are finished, not cut.
 async fn stop_signal() {
@@ -91,7 +86,7 @@ async fn stop_signal() {
 /// Runs `serve` until Ctrl+C or SIGTERM.
 pub async fn run(args: ServeArgs) -> ExitCode {
     // object_store logs every retry at info: a failing start would print them before its one line.
-    crate::cli::init_logging("info,object_store=warn");
+    crate::logging::init("info,object_store=warn");
     let store_spec = args.store.clone().unwrap_or_else(|| {
         let dir = args
             .data
@@ -125,7 +120,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         tokens.extend(env.split(',').filter_map(Token::new));
     }
     if tokens.is_empty() {
-        let token = match generate_token() {
+        let token = match Token::generate() {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: {e}; give one with --token");
