@@ -961,6 +961,42 @@ mod tests {
     }
 
     #[test]
+    fn pasted_bytes_are_hashed_and_stripped_off_the_async_threads() {
+        // One async thread: work done inline would hold it until `prepare` returns, and the
+        // ticker could not run once before that.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let ticks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = ticks.clone();
+        let prepared = runtime.block_on(async move {
+            tokio::spawn(async move {
+                loop {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                }
+            });
+            let source = Source::Bytes {
+                name: "pasted.png".into(),
+                bytes: Arc::new(vec![7u8; 1024 * 1024]),
+            };
+            let prepared = prepare(&source, true).await;
+            (prepared, ticks.load(std::sync::atomic::Ordering::SeqCst))
+        });
+        let (prepared, ticks_meanwhile) = prepared;
+        let prepared = prepared.expect("prepared");
+        assert_eq!(
+            prepared.hash,
+            Some(crate::service::content_id(&vec![7u8; 1024 * 1024]))
+        );
+        assert!(prepared.clean.is_none(), "not an image: nothing to strip");
+        assert!(
+            ticks_meanwhile > 0,
+            "the async thread stayed free while the bytes were hashed"
+        );
+    }
+
+    #[test]
     fn folders_give_their_images() {
         let dir = tempfile::tempdir().expect("dir");
         std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
