@@ -173,8 +173,13 @@ fn main() {
             Arc::new(NoPicker),
         ),
     );
-    app.settings.strip_metadata = false;
     let start = Instant::now();
+    // Settings, token and history are read on the worker: wait, then change the settings.
+    while !app.is_loaded() {
+        frame(&ctx, &mut app, input(start));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    app.settings.strip_metadata = false;
     let mut first = input(start);
     first.dropped_files = dropped
         .iter()

@@ -11,10 +11,14 @@ use common::{TOKEN, TestService, token};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use groupme_uploader::app::UploaderApp;
 use groupme_uploader::app::worker::FilePicker;
+use groupme_uploader::app::{Action, AppConfig, UploaderApp};
+use groupme_uploader::history::History;
 use groupme_uploader::jobs::JobState;
 use groupme_uploader::settings::Dirs;
+use groupme_uploader::settings::Settings;
+use groupme_uploader::token::Token;
+use groupme_uploader::token_store::{Keyring, TokenSource};
 
 /// Returns the given paths instead of opening a dialog.
 struct FakePicker(Vec<PathBuf>);
@@ -76,30 +80,44 @@ impl World {
         self.app_with_url(&self.service.url(), picker, initial)
     }
 
+    /// The app for the service at `url`, once it has read its settings, token and history.
     fn app_with_url(
         &self,
         url: &str,
         picker: Vec<PathBuf>,
         initial: Vec<String>,
     ) -> (Harness<'static, UploaderApp>, Copied) {
-        let mut config = common::isolated::app_config(
+        let mut config = self.config(url);
+        config.picker = Arc::new(FakePicker(picker));
+        config.initial = initial;
+        let (mut harness, copied) = build(config);
+        wait_until(&mut harness, "the app to load", UploaderApp::is_loaded);
+        (harness, copied)
+    }
+
+    /// The isolated config for the service at `url`.
+    fn config(&self, url: &str) -> AppConfig {
+        common::isolated::app_config(
             self.root.path(),
             self.runtime.handle().clone(),
             url,
             token(),
-            Arc::new(FakePicker(picker)),
-        );
-        config.initial = initial;
-        let copied = Copied::default();
-        let plugin = copied.clone();
-        let harness = Harness::builder()
-            .with_size([1000.0, 900.0])
-            .build_eframe(move |cc| {
-                cc.egui_ctx.add_plugin(plugin);
-                UploaderApp::new(&cc.egui_ctx, config)
-            });
-        (harness, copied)
+            Arc::new(FakePicker(Vec::new())),
+        )
     }
+}
+
+/// The app under kittest, recording what it copies; its first frame is drawn.
+fn build(config: AppConfig) -> (Harness<'static, UploaderApp>, Copied) {
+    let copied = Copied::default();
+    let plugin = copied.clone();
+    let harness = Harness::builder()
+        .with_size([1000.0, 900.0])
+        .build_eframe(move |cc| {
+            cc.egui_ctx.add_plugin(plugin);
+            UploaderApp::new(&cc.egui_ctx, config)
+        });
+    (harness, copied)
 }
 
 /// Steps the app until `done` holds, failing after 30 s.
@@ -295,9 +313,9 @@ fn history_survives_a_restart_and_duplicates_are_reused() {
         let (mut h, _) = world.app(vec![], vec![file.to_string_lossy().into_owned()]);
         wait_until(&mut h, "the upload", |app| all_done(app, 1));
         first_url = h.state().history[0].url.clone();
+        // Closing the window writes what the history writer holds.
+        h.state_mut().shutdown();
     }
-    // Give the worker a moment to finish its write, as a closing window would.
-    std::thread::sleep(Duration::from_millis(300));
     let (mut h, _) = world.app(vec![], vec![]);
     h.run_steps(2);
     assert_eq!(h.state().history.len(), 1);
@@ -566,4 +584,135 @@ fn a_paste_is_acted_on_once_even_when_logic_runs_again() {
     wait_until(&mut h, "the mirror", |app| all_done(app, 1));
     assert_eq!(h.state().queue.jobs().len(), 1, "one paste, one job");
     assert!(h.state().pending_paste.is_empty(), "no second paste came");
+}
+
+#[test]
+fn rapid_settings_changes_end_with_the_last_one_on_disk() {
+    let world = World::new();
+    let (mut h, _) = world.app(vec![], vec![]);
+    let ctx = h.ctx.clone();
+    let path = Dirs::under(world.root.path()).settings();
+    // A slider dragged back and forth: one change per frame.
+    let mut last = Settings::default();
+    for i in 0..200 {
+        let app = h.state_mut();
+        app.settings.concurrency = i % 8 + 1;
+        app.settings.max_attempts = (i % 5 + 1) as u32;
+        app.settings.auto_copy = i % 2 == 0;
+        last = app.settings.clone();
+        app.apply(&ctx, Action::SettingsChanged);
+    }
+    assert_eq!(last.concurrency, 8);
+    // Written without closing, once the changes stop.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Settings::load(&path) != last {
+        assert!(
+            Instant::now() < deadline,
+            "the last settings never reached the disk"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Closing right after a change writes it too.
+    let app = h.state_mut();
+    app.settings.concurrency = 2;
+    app.settings.copy_format = groupme_uploader::cdn_url::Snippet::Markdown;
+    let closed_with = app.settings.clone();
+    app.apply(&ctx, Action::SettingsChanged);
+    app.shutdown();
+    assert_eq!(Settings::load(&path), closed_with);
+    // And a restart reads it.
+    let (h, _) = world.app(vec![], vec![]);
+    assert_eq!(h.state().settings, closed_with);
+}
+
+#[test]
+fn closing_records_the_last_upload_and_cancels_the_rest() {
+    let world = World::new();
+    let file = world.file("last.png", &common::png(50, 30));
+    let (mut h, _) = world.app(vec![], vec![]);
+    drop_files(&mut h, &[file]);
+    wait_until(&mut h, "the upload", |app| all_done(app, 1));
+    let url = h.state().history[0].url.clone();
+    // The window closes right away: the entry queued for the history writer is on disk once
+    // closing returns.
+    h.state_mut().shutdown();
+    let history = History::load(&Dirs::under(world.root.path()).history()).expect("history");
+    let urls: Vec<&str> = history.entries().iter().map(|e| e.url.as_str()).collect();
+    assert_eq!(urls, [url.as_str()]);
+
+    // An upload in flight when the window closes is cancelled, and closing does not hang.
+    let server = world
+        .runtime
+        .block_on(common::Scripted::start(vec![common::Reply::StallMidBody]));
+    let big = world.file("big.png", &common::png(2500, 2500));
+    let (mut h, _) = world.app_with_url(&server.url(), vec![], vec![]);
+    drop_files(&mut h, &[big]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.requests().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the upload never reached the server"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let started = Instant::now();
+    h.state_mut().shutdown();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closing waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(states(h.state()), vec![JobState::Cancelled]);
+}
+
+/// A keyring that answers only when the test says so, as one waiting on a password prompt.
+struct SlowKeyring {
+    asked: Mutex<std::sync::mpsc::Sender<()>>,
+    answer: Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl Keyring for SlowKeyring {
+    fn get(&self) -> Result<Option<Token>, String> {
+        self.asked.lock().expect("lock").send(()).ok();
+        self.answer
+            .lock()
+            .expect("lock")
+            .recv()
+            .map_err(|e| e.to_string())?;
+        Ok(Token::new("keyring-token-5678"))
+    }
+    fn set(&self, _token: Option<&Token>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_first_frame_does_not_wait_for_the_keyring() {
+    let world = World::new();
+    let (asked_tx, asked) = std::sync::mpsc::channel();
+    let (answer, answer_rx) = std::sync::mpsc::channel();
+    let mut config = world.config(&world.service.url());
+    config.environment.keyring = Some(Arc::new(SlowKeyring {
+        asked: Mutex::new(asked_tx),
+        answer: Mutex::new(answer_rx),
+    }));
+    let (mut h, _) = build(config);
+    h.step();
+    // The keyring was asked and has not answered, yet the window is drawn, saying it loads.
+    asked
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the keyring was asked");
+    assert!(h.state().loading.token);
+    assert!(h.state().token.is_none());
+    h.get_by_label("Loading settings and token…");
+    assert!(h.query_by_label_contains("Local service").is_none());
+    answer.send(()).expect("answer");
+    wait_until(&mut h, "the token", UploaderApp::is_loaded);
+    assert_eq!(h.state().token_source, TokenSource::Keyring);
+    assert_eq!(
+        h.state().token.as_ref().map(Token::expose),
+        Some("keyring-token-5678")
+    );
+    h.get_by_label("GroupMe");
 }

@@ -27,6 +27,9 @@ const TEXTURES_PER_FRAME: usize = 4;
 /// How long a notice stays on screen.
 const NOTICE_LIFETIME: Duration = Duration::from_secs(6);
 
+/// How long closing waits for each of its two steps (uploads stopped, writers flushed).
+const CLOSE_DEADLINE: Duration = Duration::from_secs(10);
+
 /// What the app needs from `main` (or a test).
 pub struct AppConfig {
     pub dirs: Dirs,
@@ -108,6 +111,32 @@ pub enum Action {
     SetTab(Tab),
 }
 
+/// What the worker is still reading at start; the window opens before any of it arrives. No
+/// upload starts until all of it is known (where uploads go depends on the token and settings,
+/// and "already uploaded" on the history).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loading {
+    pub settings: bool,
+    pub history: bool,
+    pub token: bool,
+}
+
+impl Loading {
+    /// Everything is still to come.
+    fn all() -> Loading {
+        Loading {
+            settings: true,
+            history: true,
+            token: true,
+        }
+    }
+
+    /// Nothing is left to read.
+    pub fn is_done(&self) -> bool {
+        !(self.settings || self.history || self.token)
+    }
+}
+
 /// A message shown for a while at the bottom.
 #[derive(Debug, Clone)]
 pub struct Notice {
@@ -118,6 +147,8 @@ pub struct Notice {
 
 /// The whole app.
 pub struct UploaderApp {
+    /// What the worker is still reading at start.
+    pub loading: Loading,
     pub settings: Settings,
     pub queue: Queue,
     /// In-memory copy of the history (the worker owns the file).
@@ -150,38 +181,25 @@ pub struct UploaderApp {
     worker: WorkerHandle,
     /// What the worker was last configured with (endpoint, token, attempts, stripping).
     configured: Option<(String, Option<Token>, u32, bool)>,
+    /// For event handling outside a frame (closing).
+    ctx: egui::Context,
 }
 
 impl UploaderApp {
-    /// Builds the app: loads settings, token and history (blocking reads, before the first
-    /// frame), starts the worker, queues the command-line items.
+    /// Builds the app and starts the worker, which reads settings, token and history (none of
+    /// it here: the first frame is drawn at once, in the loading state); queues the
+    /// command-line items (they start once everything is read).
     pub fn new(ctx: &egui::Context, config: AppConfig) -> Self {
-        let settings = Settings::load(&config.dirs.settings());
         let token_store = TokenStore::new(
             &config.dirs.config,
             config.environment.gm_token.clone(),
             config.environment.keyring.clone(),
         );
-        let (token, token_source) = token_store.load();
-        let history = crate::history::History::load(&config.dirs.history())
-            .unwrap_or_else(|_| crate::history::History::in_memory());
-        let mut notices = Vec::new();
-        if history.skipped > 0 {
-            notices.push(Notice {
-                text: format!(
-                    "{} damaged history line(s) were skipped; the rest is intact",
-                    history.skipped
-                ),
-                error: true,
-                shown_at: Instant::now(),
-            });
-        }
-        let entries = history.entries().to_vec();
         let repaint_ctx = ctx.clone();
         let worker = worker::spawn(
             &config.runtime,
             WorkerSetup {
-                history,
+                history_path: config.dirs.history(),
                 settings_path: config.dirs.settings(),
                 token_store,
                 system_proxy: config.environment.system_proxy,
@@ -189,26 +207,23 @@ impl UploaderApp {
                 repaint: Arc::new(move || repaint_ctx.request_repaint()),
             },
         );
-        let custom_endpoint = match &settings.endpoint {
-            Some(EndpointChoice::Custom(u)) => u.clone(),
-            _ => String::new(),
-        };
         let mut app = UploaderApp {
-            settings,
+            loading: Loading::all(),
+            settings: Settings::default(),
             queue: Queue::default(),
-            history: entries,
+            history: Vec::new(),
             tab: Tab::Queue,
             url_input: String::new(),
             search: String::new(),
             token_input: String::new(),
-            custom_endpoint,
-            token,
-            token_source,
+            custom_endpoint: String::new(),
+            token: None,
+            token_source: TokenSource::Nowhere,
             local_url: config.local_url,
             local_token: config.local_token,
             local_error: config.local_error,
             pending_paste: Vec::new(),
-            notices,
+            notices: Vec::new(),
             previews: HashMap::new(),
             thumbs: HashMap::new(),
             preview_errors: HashMap::new(),
@@ -216,6 +231,7 @@ impl UploaderApp {
             pending_textures: std::collections::VecDeque::new(),
             worker,
             configured: None,
+            ctx: ctx.clone(),
         };
         let (urls, paths): (Vec<String>, Vec<String>) = config
             .initial
@@ -288,12 +304,14 @@ impl UploaderApp {
         });
     }
 
+    /// Whether settings, token and history are all read.
+    pub fn is_loaded(&self) -> bool {
+        self.loading.is_done()
+    }
+
     /// Drains worker events, reads drops and pastes, starts queued jobs. Never blocks.
     pub fn logic(&mut self, ctx: &egui::Context) {
-        self.configure_worker();
-        while let Ok(event) = self.worker.events.try_recv() {
-            self.on_event(ctx, event);
-        }
+        self.drain_events(ctx);
         for _ in 0..TEXTURES_PER_FRAME {
             let Some((id, thumb, img)) = self.pending_textures.pop_front() else {
                 break;
@@ -312,7 +330,14 @@ impl UploaderApp {
             ctx.request_repaint();
         }
         self.read_input(ctx);
-        for job in self.queue.start_next(self.settings.concurrency()) {
+        // Items wait in the queue until where they go is known.
+        let started = if self.is_loaded() {
+            self.configure_worker();
+            self.queue.start_next(self.settings.concurrency())
+        } else {
+            Vec::new()
+        };
+        for job in started {
             self.send(Command::Start {
                 job: job.id,
                 source: job.source,
@@ -381,8 +406,67 @@ impl UploaderApp {
         }
     }
 
+    fn drain_events(&mut self, ctx: &egui::Context) {
+        while let Ok(event) = self.worker.events.try_recv() {
+            self.on_event(ctx, event);
+        }
+    }
+
+    /// Closing the window: stops every upload (one that finished meanwhile still goes into the
+    /// history), then has the worker write the history and settings it holds. Blocks, at most
+    /// [`CLOSE_DEADLINE`] per step: it runs once, as the window closes (`on_exit`), before the
+    /// embedded service is stopped.
+    pub fn shutdown(&mut self) {
+        let ctx = self.ctx.clone();
+        let (done, stopped) = std::sync::mpsc::channel();
+        self.send(Command::StopUploads(done));
+        if stopped.recv_timeout(CLOSE_DEADLINE).is_err() {
+            tracing::warn!("closing: the uploads did not stop within {CLOSE_DEADLINE:?}");
+        }
+        // Their last events: a `Done` becomes a history entry, the rest show as cancelled.
+        self.drain_events(&ctx);
+        for id in self.queue.jobs().iter().map(|j| j.id).collect::<Vec<_>>() {
+            self.queue.cancel(id);
+        }
+        let (done, flushed) = std::sync::mpsc::channel();
+        self.send(Command::Flush(done));
+        if flushed.recv_timeout(CLOSE_DEADLINE).is_err() {
+            tracing::warn!(
+                "closing: the history and settings were not written within {CLOSE_DEADLINE:?}"
+            );
+        }
+    }
+
     fn on_event(&mut self, ctx: &egui::Context, event: Event) {
         match event {
+            Event::SettingsLoaded(settings) => {
+                self.custom_endpoint = match &settings.endpoint {
+                    Some(EndpointChoice::Custom(u)) => u.clone(),
+                    _ => String::new(),
+                };
+                self.settings = settings;
+                self.loading.settings = false;
+            }
+            Event::HistoryLoaded { entries, skipped } => {
+                // Entries recorded before the file was read (none: nothing starts before) stay
+                // after the loaded ones.
+                let newer = std::mem::replace(&mut self.history, entries);
+                self.history.extend(newer);
+                self.loading.history = false;
+                if skipped > 0 {
+                    self.notice(
+                        format!(
+                            "{skipped} damaged history line(s) were skipped; the rest is intact"
+                        ),
+                        true,
+                    );
+                }
+            }
+            Event::TokenLoaded { token, source } => {
+                self.token = token;
+                self.token_source = source;
+                self.loading.token = false;
+            }
             Event::Job(id, update) => self.on_job_update(ctx, id, update),
             Event::Preview(id, result) => match result {
                 Ok(img) => self.pending_textures.push_back((id, false, img)),
@@ -561,6 +645,10 @@ fn texture(ctx: &egui::Context, name: &str, img: &PreviewImage) -> egui::Texture
 impl eframe::App for UploaderApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         UploaderApp::logic(self, ctx);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.shutdown();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -1,10 +1,18 @@
 //! The app's worker on the tokio runtime: the UI sends [`Command`]s, the worker does every piece
-//! of I/O (uploads, file reads, decoding, clipboard, dialogs, history and settings writes) and
-//! sends [`Event`]s back, asking for a repaint each time. The UI thread never blocks.
+//! of I/O (loading settings, token and history at start, uploads, file reads, decoding,
+//! clipboard, dialogs, history and settings writes) and sends [`Event`]s back, asking for a
+//! repaint each time. The UI thread never blocks, except once when the window closes
+//! ([`Command::StopUploads`], [`Command::Flush`]).
+//!
+//! The history and the settings each have one writer thread that applies changes in the order
+//! the UI made them; settings changes are debounced (a slider drag is one write, not one per
+//! frame).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio_util::sync::CancellationToken;
@@ -17,6 +25,15 @@ use crate::preview::{self, PreviewImage};
 use crate::settings::Settings;
 use crate::token::Token;
 use crate::token_store::{TokenSource, TokenStore};
+
+/// Quiet time after the last settings change before the file is written.
+const SETTINGS_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// The longest a settings change waits for the quiet time (a drag that never stops).
+const SETTINGS_MAX_DELAY: Duration = Duration::from_secs(2);
+
+/// How long closing waits for cancelled uploads to end.
+const UPLOAD_STOP_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Extensions taken from a dropped folder.
 const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "gif", "webp"];
@@ -96,8 +113,15 @@ pub enum Command {
         rgba: Vec<u8>,
     },
     History(HistoryOp),
+    /// Settings to write (debounced: the newest wins).
     SaveSettings(Settings),
     SaveToken(Option<Token>),
+    /// Closing, first step: cancel every upload and wait (bounded) until they have ended and
+    /// sent their last event; then answer. Nothing new starts after this.
+    StopUploads(std::sync::mpsc::Sender<()>),
+    /// Closing, last step: the history and settings writers write what they hold and stop;
+    /// then answer.
+    Flush(std::sync::mpsc::Sender<()>),
 }
 
 /// What the worker tells the UI.
@@ -114,14 +138,27 @@ pub enum Event {
     /// Something to tell the person (nothing pasted, a write failed…).
     Notice(String),
     TokenSaved(Result<TokenSource, String>),
+    /// At start: the settings file was read (defaults when missing or damaged).
+    SettingsLoaded(Settings),
+    /// At start: the history file was read; `skipped` damaged lines.
+    HistoryLoaded {
+        entries: Vec<Entry>,
+        skipped: usize,
+    },
+    /// At start: the token was looked up (`GM_TOKEN`, keyring, file).
+    TokenLoaded {
+        token: Option<Token>,
+        source: TokenSource,
+    },
 }
 
 /// Calls back into the UI to ask for a repaint.
 pub type Repaint = Arc<dyn Fn() + Send + Sync>;
 
-/// Everything the worker needs from its creator.
+/// Everything the worker needs from its creator. Nothing here has been read yet: the worker
+/// loads the history, settings and token itself, so the window opens at once.
 pub struct WorkerSetup {
-    pub history: History,
+    pub history_path: PathBuf,
     pub settings_path: PathBuf,
     pub token_store: TokenStore,
     /// Use the system's proxy settings (off in tests).
@@ -147,9 +184,17 @@ struct Worker {
     cancels: HashMap<JobId, CancellationToken>,
     /// (endpoint, content id) → URL of what history already holds.
     known: Arc<Mutex<KnownIndex>>,
-    /// The history writer thread: it applies changes one by one, in the UI's order.
-    history: std::sync::mpsc::Sender<HistoryOp>,
-    settings_path: PathBuf,
+    /// The history writer thread's queue: it applies changes one by one, in the UI's order.
+    /// `None` once closing dropped it (the thread then finishes what it holds and ends).
+    history: Option<std::sync::mpsc::Sender<HistoryOp>>,
+    /// The settings writer thread's queue, as `history`.
+    settings: Option<std::sync::mpsc::Sender<Settings>>,
+    /// The two writer threads, joined when closing.
+    writers: Vec<std::thread::JoinHandle<()>>,
+    /// The upload tasks, awaited when closing.
+    uploads: tokio::task::JoinSet<()>,
+    /// Set by [`Command::StopUploads`]: nothing new starts.
+    closing: bool,
     token_store: TokenStore,
     /// Use the system's proxy settings for uploads (off in tests).
     system_proxy: bool,
@@ -165,12 +210,30 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         events: ev_tx.clone(),
         repaint: setup.repaint.clone(),
     };
-    let known = Arc::new(Mutex::new(index(&setup.history)));
+    let known = Arc::new(Mutex::new(KnownIndex::new()));
     let (history_tx, history_rx) = std::sync::mpsc::channel();
+    let (settings_tx, settings_rx) = std::sync::mpsc::channel();
+    let writers = vec![
+        {
+            let known = known.clone();
+            let out = outbox.clone();
+            let path = setup.history_path;
+            std::thread::spawn(move || history_writer(&path, &history_rx, &known, &out))
+        },
+        {
+            let out = outbox.clone();
+            let path = setup.settings_path;
+            std::thread::spawn(move || settings_writer(&path, &settings_rx, &out))
+        },
+    ];
     {
-        let known = known.clone();
-        let history = setup.history;
-        std::thread::spawn(move || history_writer(history, &history_rx, &known, &outbox));
+        // A keyring may take seconds (or its whole timeout) to answer: never before the first
+        // frame, never on the UI thread.
+        let store = setup.token_store.clone();
+        runtime.spawn_blocking(move || {
+            let (token, source) = store.load();
+            outbox.send(Event::TokenLoaded { token, source });
+        });
     }
     let worker = Worker {
         out: Outbox {
@@ -183,8 +246,11 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         strip_metadata: true,
         cancels: HashMap::new(),
         known,
-        history: history_tx,
-        settings_path: setup.settings_path,
+        history: Some(history_tx),
+        settings: Some(settings_tx),
+        writers,
+        uploads: tokio::task::JoinSet::new(),
+        closing: false,
         token_store: setup.token_store,
         system_proxy: setup.system_proxy,
         picker: setup.picker,
@@ -232,12 +298,62 @@ impl Worker {
 
     async fn run(mut self, mut commands: UnboundedReceiver<Command>) {
         while let Some(command) = commands.recv().await {
-            self.handle(command);
+            // Forget the uploads that ended.
+            while self.uploads.try_join_next().is_some() {}
+            match command {
+                Command::StopUploads(done) => {
+                    self.stop_uploads().await;
+                    done.send(()).ok();
+                }
+                Command::Flush(done) => {
+                    self.flush().await;
+                    done.send(()).ok();
+                }
+                command => self.handle(command),
+            }
         }
+    }
+
+    /// Cancels every upload and waits (bounded) until each has ended and sent its last event:
+    /// one that finished meanwhile reports `Done`, so the UI can still record it.
+    async fn stop_uploads(&mut self) {
+        self.closing = true;
+        for (_, cancel) in self.cancels.drain() {
+            cancel.cancel();
+        }
+        let uploads = &mut self.uploads;
+        let all_ended = async { while uploads.join_next().await.is_some() {} };
+        if tokio::time::timeout(UPLOAD_STOP_DEADLINE, all_ended)
+            .await
+            .is_err()
+        {
+            tracing::warn!("some uploads did not stop within {UPLOAD_STOP_DEADLINE:?}");
+        }
+    }
+
+    /// Drops the writers' queues, so each writes what it holds and ends, and waits for both.
+    async fn flush(&mut self) {
+        self.history = None;
+        self.settings = None;
+        let writers = std::mem::take(&mut self.writers);
+        let joined = tokio::task::spawn_blocking(move || {
+            for writer in writers {
+                writer.join().ok();
+            }
+        });
+        joined.await.ok();
     }
 
     fn handle(&mut self, command: Command) {
         let out = self.outbox();
+        if self.closing
+            && matches!(
+                command,
+                Command::Start { .. } | Command::FetchThumb { .. } | Command::Preview { .. }
+            )
+        {
+            return;
+        }
         match command {
             Command::Configure {
                 endpoint,
@@ -317,18 +433,25 @@ impl Worker {
             }
             Command::History(op) => self.history_op(op),
             Command::SaveSettings(settings) => {
-                let path = self.settings_path.clone();
-                tokio::task::spawn_blocking(move || {
-                    if let Err(e) = settings.save(&path) {
-                        out.send(Event::Notice(format!("could not save settings: {e}")));
-                    }
-                });
+                let sent = self
+                    .settings
+                    .as_ref()
+                    .is_some_and(|w| w.send(settings).is_ok());
+                if !sent {
+                    out.send(Event::Notice(
+                        "the settings writer stopped; changes are not saved".into(),
+                    ));
+                }
             }
             Command::SaveToken(token) => {
                 let store = self.token_store.clone();
                 tokio::task::spawn_blocking(move || {
                     out.send(Event::TokenSaved(store.save(token.as_ref())));
                 });
+            }
+            Command::StopUploads(done) | Command::Flush(done) => {
+                // Handled in `run`, which can wait.
+                done.send(()).ok();
             }
         }
     }
@@ -360,7 +483,8 @@ impl Worker {
     }
 
     fn history_op(&mut self, op: HistoryOp) {
-        if self.history.send(op).is_err() {
+        let sent = self.history.as_ref().is_some_and(|w| w.send(op).is_ok());
+        if !sent {
             self.outbox().send(Event::Notice(
                 "the history writer stopped; changes are not saved".into(),
             ));
@@ -384,7 +508,7 @@ impl Worker {
             strip_metadata: self.strip_metadata && !keep_metadata,
             known: self.known.clone(),
         };
-        tokio::spawn(async move {
+        self.uploads.spawn(async move {
             let update = run_job(&client, job, source, &job_setup, cancel, &out).await;
             out.send(Event::Job(job, update));
         });
@@ -402,14 +526,31 @@ fn index(history: &History) -> KnownIndex {
         .collect()
 }
 
-/// Owns the history file: applies each change in order, then refreshes the duplicate index so a
-/// removed entry is not offered again.
+/// Owns the history file: loads it and tells the UI, then applies each change in order and
+/// refreshes the duplicate index (so a removed entry is not offered again). Ends when the queue
+/// is dropped and every change in it is written.
 fn history_writer(
-    mut history: History,
+    path: &Path,
     ops: &std::sync::mpsc::Receiver<HistoryOp>,
     known: &Mutex<KnownIndex>,
     out: &Outbox,
 ) {
+    let mut history = match History::load(path) {
+        Ok(h) => h,
+        Err(e) => {
+            out.send(Event::Notice(format!(
+                "could not read the history ({e}); this session's uploads are kept in memory only"
+            )));
+            History::in_memory()
+        }
+    };
+    if let Ok(mut k) = known.lock() {
+        *k = index(&history);
+    }
+    out.send(Event::HistoryLoaded {
+        entries: history.entries().to_vec(),
+        skipped: history.skipped,
+    });
     for op in ops {
         let result = match op {
             HistoryOp::Add(e) => history.add(e),
@@ -421,6 +562,52 @@ fn history_writer(
         }
         if let Ok(mut k) = known.lock() {
             *k = index(&history);
+        }
+    }
+}
+
+/// Owns the settings file: loads it and tells the UI, then writes the newest settings once no
+/// change came for [`SETTINGS_DEBOUNCE`] (or one has waited [`SETTINGS_MAX_DELAY`]). One thread,
+/// so writes never overtake each other. Ends when the queue is dropped, after writing what it
+/// holds.
+fn settings_writer(path: &Path, changes: &std::sync::mpsc::Receiver<Settings>, out: &Outbox) {
+    out.send(Event::SettingsLoaded(Settings::load(path)));
+    let save = |settings: Settings| {
+        if let Err(e) = settings.save(path) {
+            out.send(Event::Notice(format!("could not save settings: {e}")));
+        }
+    };
+    // The newest change not yet written, and since when one has been waiting.
+    let mut pending: Option<(Settings, Instant)> = None;
+    loop {
+        let change = match &pending {
+            None => match changes.recv() {
+                Ok(s) => Some(s),
+                Err(_) => return,
+            },
+            Some((_, since)) => {
+                let left = SETTINGS_MAX_DELAY.saturating_sub(since.elapsed());
+                match changes.recv_timeout(SETTINGS_DEBOUNCE.min(left)) {
+                    Ok(s) => Some(s),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        if let Some((s, _)) = pending.take() {
+                            save(s);
+                        }
+                        return;
+                    }
+                }
+            }
+        };
+        if let Some(settings) = change {
+            let since = pending.as_ref().map_or_else(Instant::now, |p| p.1);
+            pending = Some((settings, since));
+            if since.elapsed() < SETTINGS_MAX_DELAY {
+                continue;
+            }
+        }
+        if let Some((s, _)) = pending.take() {
+            save(s);
         }
     }
 }
@@ -759,6 +946,42 @@ mod tests {
             prepare_file(&file, true),
             Err(PrepareError::MetadataNotRemoved)
         ));
+    }
+
+    #[test]
+    fn pasted_bytes_are_hashed_and_stripped_off_the_async_threads() {
+        // One async thread: work done inline would hold it until `prepare` returns, and the
+        // ticker could not run once before that.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let ticks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = ticks.clone();
+        let prepared = runtime.block_on(async move {
+            tokio::spawn(async move {
+                loop {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                }
+            });
+            let source = Source::Bytes {
+                name: "pasted.png".into(),
+                bytes: Arc::new(vec![7u8; 1024 * 1024]),
+            };
+            let prepared = prepare(&source, true).await;
+            (prepared, ticks.load(std::sync::atomic::Ordering::SeqCst))
+        });
+        let (prepared, ticks_meanwhile) = prepared;
+        let prepared = prepared.expect("prepared");
+        assert_eq!(
+            prepared.hash,
+            Some(crate::service::content_id(&vec![7u8; 1024 * 1024]))
+        );
+        assert!(prepared.clean.is_none(), "not an image: nothing to strip");
+        assert!(
+            ticks_meanwhile > 0,
+            "the async thread stayed free while the bytes were hashed"
+        );
     }
 
     #[test]

@@ -6,6 +6,13 @@ use eframe::egui;
 use crate::app::{Action, UploaderApp};
 
 pub fn history_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Action>) {
+    if app.loading.history {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Loading history…");
+        });
+        return;
+    }
     ui.horizontal(|ui| {
         ui.add(
             egui::TextEdit::singleline(&mut app.search)

@@ -49,6 +49,11 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut UploaderApp) -> Vec<Action> {
 
 fn status_ui(ui: &mut egui::Ui, app: &UploaderApp) {
     ui.horizontal(|ui| {
+        if !app.is_loaded() {
+            ui.spinner();
+            ui.label("Loading… (uploads start once settings, token and history are read)");
+            ui.separator();
+        }
         let jobs = app.queue.jobs();
         let done = jobs
             .iter()

@@ -8,6 +8,14 @@ use crate::settings::EndpointChoice;
 use crate::token_store::TokenSource;
 
 pub fn settings_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Action>) {
+    if app.loading.settings || app.loading.token {
+        // Edits now would be overwritten by what is being read.
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Loading settings and token…");
+        });
+        return;
+    }
     let mut changed = false;
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.heading("GroupMe access token");

@@ -10,6 +10,12 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Ac
     ui.horizontal(|ui| {
         ui.heading("GroupMe Uploader");
         ui.separator();
+        if app.loading.settings || app.loading.token {
+            // Where uploads go depends on both: say nothing wrong meanwhile.
+            ui.spinner();
+            ui.label(egui::RichText::new("Loading settings and token…").weak());
+            return;
+        }
         match app.target() {
             Target::GroupMe => {
                 ui.label(egui::RichText::new("GroupMe").strong())

@@ -26,9 +26,14 @@ xvfb=$!
 for _ in $(seq 50); do xdpyinfo -display "$display" >/dev/null 2>&1 && break; sleep 0.1; done
 
 export DISPLAY=$display XDG_RUNTIME_DIR=$work/run
-unset WAYLAND_DISPLAY GM_TOKEN
-mkdir -m 700 -p "$XDG_RUNTIME_DIR"
-"$bin" gui --data-dir "$work/data" "$work/sunset gradient.png" >"$work/app.log" 2>&1 &
+unset WAYLAND_DISPLAY
+mkdir -m 700 -p "$XDG_RUNTIME_DIR" "$work/home"
+# Isolated as tests/common/isolated.rs isolates: no GM_* (a real token would upload to GroupMe),
+# no proxy, no session bus (so no real keyring), HOME and XDG directories in the work dir.
+env -i PATH="$PATH" DISPLAY="$DISPLAY" XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" HOME="$work/home" \
+  XDG_CONFIG_HOME="$work/home/.config" XDG_DATA_HOME="$work/home/.local/share" \
+  XDG_CACHE_HOME="$work/home/.cache" \
+  "$bin" gui --data-dir "$work/data" "$work/sunset gradient.png" >"$work/app.log" 2>&1 &
 app=$!
 
 for _ in $(seq 100); do
