@@ -45,6 +45,15 @@ impl Destination {
         check_id("bot", id).map(Destination::Bot)
     }
 
+    /// `group`, `dm` or `bot`: the kind as the command line names it (`--group`, `--dm`, `--bot`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Destination::Group(_) => "group",
+            Destination::Direct(_) => "dm",
+            Destination::Bot(_) => "bot",
+        }
+    }
+
     /// The id, whatever the kind.
     pub fn id(&self) -> &str {
         match self {
@@ -153,5 +162,6 @@ mod tests {
         );
         assert_eq!(Target::Groups.to_string(), "your group list");
         assert_eq!(Destination::Bot("b".into()).id(), "b");
+        assert_eq!(Destination::Direct("7".into()).kind(), "dm");
     }
 }
