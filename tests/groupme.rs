@@ -267,7 +267,7 @@ async fn rate_limits_wait_for_retry_after() {
     assert!(matches!(err, ApiError::RateLimited { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "GroupMe is rate limiting (429) and still was after every retry — rate limited"
+        "GroupMe is rate limiting (429): too many requests — rate limited"
     );
 }
 
@@ -541,6 +541,21 @@ async fn send_failures_exit_1_and_say_why() {
     assert!(stderr.contains("bad.jpg: not an image"), "{stderr}");
     assert_eq!(api.posted().len(), 1);
     assert_eq!(api.posted()[0].picture_url, cdn("3x3.png"));
+
+    // A bot post whose answer is a 500 is not repeated, and may have gone: the person is told.
+    api.fail_next([Fault::FailAfterActing]);
+    let mut cmd = bin(dir.path());
+    cmd.env("GM_API_ENDPOINT", api.url())
+        .args(["send", "--bot", "b0tabc123"])
+        .arg(cdn("4x4.png"));
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("GroupMe failed (500) for bot b0tabc123, try again later — internal error (it may have been posted all the same: look before sending it again)"),
+        "{stderr}"
+    );
+    assert_eq!(api.posted().len(), 2);
 }
 
 #[tokio::test]

@@ -34,6 +34,8 @@ struct Line<'a> {
 /// Runs `chats`; exit 0 when all three lists were read, 1 when one failed (what was read before
 /// is printed), 2 on usage errors.
 pub async fn run(args: ChatsArgs) -> ExitCode {
+    // Retries (a 429's wait, a 5xx) are said as they happen; nothing else logs at this level.
+    super::init_logging("warn");
     let Some(token) = args.token.clone().and_then(Token::new) else {
         eprintln!("error: {}", super::send::NO_TOKEN);
         return ExitCode::from(super::USAGE_ERROR);

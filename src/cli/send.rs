@@ -80,6 +80,8 @@ struct Ready {
 
 /// Runs `send`; exit 0 when every picture was sent, 1 when any failed, 2 on usage errors.
 pub async fn run(args: SendArgs) -> ExitCode {
+    // Retries (a 429's wait, a 5xx) are said as they happen; nothing else logs at this level.
+    super::init_logging("warn");
     let usage = |message: String| {
         eprintln!("error: {message}");
         ExitCode::from(super::USAGE_ERROR)
@@ -151,7 +153,12 @@ pub async fn run(args: SendArgs) -> ExitCode {
             }
             Err(e) => {
                 failed += 1;
-                eprintln!("error: {item}: {e}{}", kept(ready));
+                let unknown = if e.outcome_unknown() {
+                    " (it may have been posted all the same: look before sending it again)"
+                } else {
+                    ""
+                };
+                eprintln!("error: {item}: {e}{unknown}{}", kept(ready));
                 if e.ends_the_batch() {
                     stopped = Some(format!("stopped after: {e}"));
                 }

@@ -269,7 +269,12 @@ impl ApiClient {
             match self.attempt(call).await {
                 Err(e) if e.is_retryable(call.repeat) && attempt < max => {
                     attempt += 1;
-                    tokio::time::sleep(self.delay_before(attempt, &e)).await;
+                    let delay = self.delay_before(attempt, &e);
+                    tracing::warn!(
+                        "{e}; attempt {attempt} of {max} in {:.1}s",
+                        delay.as_secs_f32()
+                    );
+                    tokio::time::sleep(delay).await;
                 }
                 other => return other,
             }

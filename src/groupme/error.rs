@@ -50,7 +50,7 @@ pub enum ApiError {
         status: u16,
         detail: Option<String>,
     },
-    #[error("GroupMe is rate limiting (429) and still was after every retry{}", detail_suffix(.detail))]
+    #[error("GroupMe is rate limiting (429): too many requests{}", detail_suffix(.detail))]
     RateLimited {
         retry_after: Option<Duration>,
         detail: Option<String>,
@@ -149,6 +149,15 @@ impl ApiError {
         }
     }
 
+    /// Whether GroupMe may have acted although the call failed (a 5xx, a timeout, a connection
+    /// broken after the request went): a send may then be in the chat already.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Server { .. } | ApiError::TimedOut { .. } | ApiError::Network(_)
+        )
+    }
+
     /// Whether every later call to the same place would fail the same way (the token, the
     /// membership, the group or bot itself), so a batch may stop here.
     pub fn ends_the_batch(&self) -> bool {
@@ -236,5 +245,7 @@ mod tests {
         };
         assert!(refused.is_retryable(Repeat::OnlyUnsent));
         assert_eq!(failed.retry_after(), None);
+        assert!(failed.outcome_unknown() && broken.outcome_unknown());
+        assert!(!limited.outcome_unknown() && !refused.outcome_unknown());
     }
 }
