@@ -129,27 +129,45 @@ pub async fn run(args: SendArgs) -> ExitCode {
         );
     }
 
+    failed += send_all(&api, &destination, &args, &ready).await;
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Sends each ready picture in order, one message each, the text with the first that goes; stops
+/// at a refusal that every later send would meet too. Returns how many failed.
+async fn send_all(
+    api: &ApiClient,
+    destination: &Destination,
+    args: &SendArgs,
+    ready: &[Option<Ready>],
+) -> usize {
+    let mut failed = 0;
     let mut text = Some(args.text.as_str()).filter(|t| !t.is_empty());
     let mut stopped: Option<String> = None;
-    for (item, ready) in args.items.iter().zip(&ready) {
+    for (item, ready) in args.items.iter().zip(ready) {
         let Some(ready) = ready else { continue };
         if let Some(reason) = &stopped {
             failed += 1;
             eprintln!("error: {item}: not sent ({reason}){}", kept(ready));
             continue;
         }
-        let message = match Outgoing::new(
+        // The text was checked before anything was uploaded; this refusal cannot come here.
+        let sent = match Outgoing::new(
             destination.clone(),
             text.unwrap_or(""),
             ready.picture.clone(),
         ) {
-            Ok(m) => m,
-            Err(e) => return usage(e.to_string()),
+            Ok(message) => api.send(&message).await,
+            Err(e) => Err(ApiError::from(e)),
         };
-        match api.send(&message).await {
+        match sent {
             Ok(sent) => {
                 text = None;
-                println!("{}", render(item, ready, &destination, &sent, args.json));
+                println!("{}", render(item, ready, destination, &sent, args.json));
             }
             Err(e) => {
                 failed += 1;
@@ -165,11 +183,7 @@ pub async fn run(args: SendArgs) -> ExitCode {
             }
         }
     }
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    failed
 }
 
 /// The one destination clap let through.
@@ -222,6 +236,7 @@ async fn resolve(
                         uploaded: false,
                     });
                 }
+                // Never hit: `run` makes the client whenever an item is not on the CDN.
                 let Some(client) = uploader else {
                     return Err(UploadError::Cancelled);
                 };
