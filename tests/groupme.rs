@@ -674,3 +674,44 @@ async fn chats_lists_groups_direct_chats_and_bots() {
         "error: GroupMe refused the access token (401): check it — unauthorized\n"
     );
 }
+
+#[tokio::test]
+async fn a_list_that_never_ends_stops_at_the_page_limit() {
+    let api = GroupMeApi::start().await;
+    let mut config = ApiConfig::new(&api.url(), Token::new(TOKEN)).expect("config");
+    config.system_proxy = false;
+    config.page_size = 1;
+    config.max_pages = 3;
+    let err = ApiClient::new(config)
+        .expect("client")
+        .groups()
+        .await
+        .expect_err("5 groups, 1 per page, 3 pages at most");
+    assert_eq!(
+        err.to_string(),
+        "your group list has more than 3 pages; stopped reading there"
+    );
+    assert_eq!(api.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn an_api_that_is_not_there_is_named() {
+    let port = common::free_port();
+    let mut config =
+        ApiConfig::new(&format!("http://127.0.0.1:{port}"), Token::new(TOKEN)).expect("config");
+    config.system_proxy = false;
+    config.backoff_base = Duration::from_millis(10);
+    config.max_attempts = 2;
+    let err = ApiClient::new(config)
+        .expect("client")
+        .send(&Outgoing::new(group("111"), "", picture()).expect("message"))
+        .await
+        .expect_err("nothing listens");
+    assert!(matches!(err, ApiError::Unreachable { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("cannot reach 127.0.0.1:{port}: ")),
+        "{err}"
+    );
+    assert!(!err.outcome_unknown(), "nothing was sent");
+}
