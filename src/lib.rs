@@ -4,6 +4,7 @@
 //! - [`probe`]: format sniffing and header dimensions (pure).
 //! - [`token`]: the access token as a secret.
 //! - [`client`]: the Image Service client.
+//! - [`groupme`]: the GroupMe API v3 client (send pictures to groups, direct chats and bots).
 //! - [`cli`]: the command line.
 
 pub mod app;
@@ -13,6 +14,7 @@ pub mod client;
 pub mod content_id;
 pub mod fuzzing;
 pub mod geometry;
+pub mod groupme;
 pub mod gui;
 pub mod history;
 pub mod jobs;

@@ -1,5 +1,7 @@
 //! The command line: arguments parsed into settings in one place, then dispatched.
 
+mod chats;
+mod send;
 mod serve;
 mod upload;
 
@@ -7,6 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use chats::ChatsArgs;
+pub use send::SendArgs;
 pub use serve::{ServeArgs, default_data_dir};
 pub use upload::UploadArgs;
 
@@ -27,6 +31,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Open the desktop window (the default), queueing any files or URLs given.
     Gui(crate::gui::GuiArgs),
+    /// Send pictures to a GroupMe group, direct chat or bot, uploading them first when needed.
+    Send(SendArgs),
+    /// List the groups, direct chats and bots pictures can be sent to, with their ids.
+    Chats(ChatsArgs),
 }
 
 /// Exit code for usage errors, as clap uses.
@@ -49,5 +57,7 @@ pub fn main() -> ExitCode {
         Command::Upload(args) => runtime.block_on(upload::run(args)),
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::Gui(args) => crate::gui::run(args, &runtime),
+        Command::Send(args) => runtime.block_on(send::run(args)),
+        Command::Chats(args) => runtime.block_on(chats::run(args)),
     }
 }

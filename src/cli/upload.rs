@@ -111,12 +111,12 @@ pub async fn run(args: UploadArgs) -> ExitCode {
     }
 }
 
-fn is_remote(item: &str) -> bool {
+pub(super) fn is_remote(item: &str) -> bool {
     let lower = item.to_ascii_lowercase();
     lower.starts_with("http://") || lower.starts_with("https://")
 }
 
-async fn upload_one(
+pub(super) async fn upload_one(
     client: &Client,
     item: &str,
     bars: &MultiProgress,

@@ -128,7 +128,8 @@ struct Meta {
 }
 
 /// The service's own words about an error: GroupMe's `meta.errors`, else a short plain-text body.
-fn error_detail(body: &[u8]) -> Option<String> {
+/// The Image Service and the v3 API wrap errors alike, so both clients read them here.
+pub fn error_detail(body: &[u8]) -> Option<String> {
     if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
         let words: Vec<String> = parsed
             .meta

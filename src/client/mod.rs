@@ -17,7 +17,7 @@ use futures_util::TryStreamExt as _;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use tokio_util::sync::CancellationToken;
 
-pub use error::{UploadError, parse_retry_after};
+pub use error::{UploadError, error_detail, parse_retry_after};
 
 use crate::cdn_url::CdnUrl;
 use crate::probe::{self, ImageInfo};
@@ -420,7 +420,7 @@ fn file_chunks(
 }
 
 /// The innermost error's words ("connection refused", "connection reset by peer").
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut current = e;
     while let Some(next) = current.source() {
         current = next;

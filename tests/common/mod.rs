@@ -4,6 +4,7 @@
 
 pub mod dropped;
 pub mod garage;
+pub mod groupme_api;
 pub mod instance;
 pub mod isolated;
 
@@ -317,7 +318,7 @@ impl Scripted {
     }
 }
 
-async fn read_head(stream: &mut TcpStream) -> Option<(Recorded, usize, Vec<u8>)> {
+pub async fn read_head(stream: &mut TcpStream) -> Option<(Recorded, usize, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let end = loop {
@@ -358,7 +359,7 @@ async fn read_head(stream: &mut TcpStream) -> Option<(Recorded, usize, Vec<u8>)>
 }
 
 /// Reads into `body` until it holds `len` bytes or the client stops sending.
-async fn read_body(stream: &mut TcpStream, body: &mut Vec<u8>, len: usize) {
+pub async fn read_body(stream: &mut TcpStream, body: &mut Vec<u8>, len: usize) {
     let mut chunk = vec![0u8; 64 * 1024];
     while body.len() < len {
         match stream.read(&mut chunk).await {
