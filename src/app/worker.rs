@@ -975,7 +975,7 @@ mod tests {
         let prepared = prepared.expect("prepared");
         assert_eq!(
             prepared.hash,
-            Some(crate::service::content_id(&vec![7u8; 1024 * 1024]))
+            Some(crate::content_id::of_bytes(&vec![7u8; 1024 * 1024]))
         );
         assert!(prepared.clean.is_none(), "not an image: nothing to strip");
         assert!(

@@ -35,7 +35,7 @@ struct Line<'a> {
 /// is printed), 2 on usage errors.
 pub async fn run(args: ChatsArgs) -> ExitCode {
     // Retries (a 429's wait, a 5xx) are said as they happen; nothing else logs at this level.
-    super::init_logging("warn");
+    crate::logging::init("warn");
     let Some(token) = args.token.clone().and_then(Token::new) else {
         eprintln!("error: {}", super::send::NO_TOKEN);
         return ExitCode::from(super::USAGE_ERROR);

@@ -81,7 +81,7 @@ struct Ready {
 /// Runs `send`; exit 0 when every picture was sent, 1 when any failed, 2 on usage errors.
 pub async fn run(args: SendArgs) -> ExitCode {
     // Retries (a 429's wait, a 5xx) are said as they happen; nothing else logs at this level.
-    super::init_logging("warn");
+    crate::logging::init("warn");
     let usage = |message: String| {
         eprintln!("error: {message}");
         ExitCode::from(super::USAGE_ERROR)
