@@ -366,9 +366,18 @@ fn bin(home: &std::path::Path) -> Command {
 }
 
 async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run binary"))
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("run binary"))
         .await
-        .expect("join")
+        .expect("join");
+    // With a target directory shared between checkouts, another checkout's build may have
+    // replaced the binary since this test was built: say so rather than fail on its words.
+    assert!(
+        !text(&out.stderr).contains("unrecognized subcommand"),
+        "{} is not this checkout's build (another build in the same target directory replaced \
+         it); run the tests again",
+        env!("CARGO_BIN_EXE_groupme-uploader")
+    );
+    out
 }
 
 fn text(bytes: &[u8]) -> String {

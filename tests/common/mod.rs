@@ -318,6 +318,8 @@ impl Scripted {
     }
 }
 
+/// Reads a request's head: the request as recorded (no body yet), its `Content-Length`, and
+/// the bytes read past the head.
 pub async fn read_head(stream: &mut TcpStream) -> Option<(Recorded, usize, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
