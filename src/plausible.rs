@@ -18,14 +18,24 @@ const GIF_PIXELS_PER_BYTE: u64 = 4 * 4096;
 /// A canvas up to this size is composited whatever its frames cover.
 const GIF_FREE_CANVAS: u64 = 4_000_000;
 
+/// What the walk over the data found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    /// Frames seen: every image block of a GIF (counted without decoding, so a limit on them
+    /// refuses at once); 1 for the other formats.
+    pub frames: u32,
+}
+
+const STILL: Facts = Facts { frames: 1 };
+
 /// Checks `bytes` (already probed as `format`, `width` x `height`); the reason when the data
 /// cannot be that image.
-pub fn check(bytes: &[u8], format: Format, width: u32, height: u32) -> Result<(), String> {
+pub fn check(bytes: &[u8], format: Format, width: u32, height: u32) -> Result<Facts, String> {
     match format {
-        Format::Jpeg => jpeg(bytes, width, height),
+        Format::Jpeg => jpeg(bytes, width, height).map(|()| STILL),
         Format::Gif => gif(bytes, width, height),
         // PNG and WebP decoders refuse data that ends early.
-        Format::Png | Format::Webp => Ok(()),
+        Format::Png | Format::Webp => Ok(STILL),
     }
 }
 
@@ -99,10 +109,10 @@ fn sub_blocks(bytes: &[u8], mut pos: usize) -> Option<(usize, u64)> {
     }
 }
 
-fn gif(bytes: &[u8], width: u32, height: u32) -> Result<(), String> {
+fn gif(bytes: &[u8], width: u32, height: u32) -> Result<Facts, String> {
     let canvas = u64::from(width) * u64::from(height);
     let Some(flags) = bytes.get(10) else {
-        return Ok(());
+        return Ok(STILL);
     };
     let table = |flags: u8| {
         if flags & 0x80 != 0 {
@@ -114,7 +124,7 @@ fn gif(bytes: &[u8], width: u32, height: u32) -> Result<(), String> {
     let mut pos = 13 + table(*flags);
     // The union of the frames' rectangles, clipped to the canvas.
     let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0u32, 0u32);
-    let mut frame = 0;
+    let mut frame = 0u32;
     // A walk that ends early (truncated file) judges what it saw; the decoder judges the rest.
     while let Some(&block) = bytes.get(pos) {
         match block {
@@ -162,7 +172,7 @@ fn gif(bytes: &[u8], width: u32, height: u32) -> Result<(), String> {
             y1.saturating_sub(y0)
         ));
     }
-    Ok(())
+    Ok(Facts { frames: frame })
 }
 
 #[cfg(test)]
@@ -218,7 +228,7 @@ mod tests {
         assert!(why.contains("20000x5999"), "{why}");
         // The same file at its real size is fine.
         let real = lying_jpeg(16, 16);
-        assert_eq!(check(&real, Format::Jpeg, 16, 16), Ok(()));
+        assert_eq!(check(&real, Format::Jpeg, 16, 16), Ok(STILL));
     }
 
     #[test]
@@ -230,7 +240,7 @@ mod tests {
             image::Rgb([40, 90, 200]),
         ));
         let jpeg = encode(flat.clone(), image::ImageFormat::Jpeg);
-        assert_eq!(check(&jpeg, Format::Jpeg, 6000, 4000), Ok(()));
+        assert_eq!(check(&jpeg, Format::Jpeg, 6000, 4000), Ok(STILL));
         let gif = encode(
             image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
                 3000,
@@ -239,7 +249,10 @@ mod tests {
             )),
             image::ImageFormat::Gif,
         );
-        assert_eq!(check(&gif, Format::Gif, 3000, 2000), Ok(()));
+        assert_eq!(
+            check(&gif, Format::Gif, 3000, 2000),
+            Ok(Facts { frames: 1 })
+        );
     }
 
     #[test]
@@ -249,7 +262,27 @@ mod tests {
         assert!(why.contains("10000x10000") && why.contains("1x1"), "{why}");
         // A small canvas is drawn whatever its frames cover.
         let small = gif((1000, 1000), (1, 1), &[0x4C, 0x01]);
-        assert_eq!(check(&small, Format::Gif, 1000, 1000), Ok(()));
+        assert_eq!(
+            check(&small, Format::Gif, 1000, 1000),
+            Ok(Facts { frames: 1 })
+        );
+    }
+
+    #[test]
+    fn gif_frames_are_counted_without_decoding() {
+        let mut bytes = Vec::new();
+        {
+            let mut encoder = image::codecs::gif::GifEncoder::new(&mut bytes);
+            let frames = (0..7u8).map(|i| {
+                image::Frame::new(image::RgbaImage::from_pixel(
+                    8,
+                    8,
+                    image::Rgba([i, 0, 0, 255]),
+                ))
+            });
+            encoder.encode_frames(frames).expect("encode");
+        }
+        assert_eq!(check(&bytes, Format::Gif, 8, 8), Ok(Facts { frames: 7 }));
     }
 
     #[test]

@@ -96,8 +96,20 @@ pub fn check(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, ThumbError> {
             limit: limits.max_pixels,
         });
     }
-    crate::plausible::check(bytes, info.format, info.width, info.height)
+    let facts = crate::plausible::check(bytes, info.format, info.width, info.height)
         .map_err(ThumbError::Implausible)?;
+    // Frames are counted without decoding: an animation over its limits is refused at once, not
+    // after a thousand frames' work.
+    if facts.frames > limits.max_frames {
+        return Err(ThumbError::TooManyFrames {
+            limit: limits.max_frames,
+        });
+    }
+    if u64::from(facts.frames) * pixels > limits.max_animation_pixels {
+        return Err(ThumbError::AnimationTooLarge {
+            limit: limits.max_animation_pixels,
+        });
+    }
     Ok(info)
 }
 
