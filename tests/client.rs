@@ -12,6 +12,8 @@ const OK: &str = r#"{"payload":{"url":"https://i.groupme.com/40x30.png.012345678
 
 fn client(url: &str) -> Client {
     let mut cfg = ClientConfig::new(url, token()).expect("config");
+    // Tests talk to 127.0.0.1 only: a proxy in the environment must not reach them.
+    cfg.system_proxy = false;
     cfg.backoff_base = Duration::from_millis(10);
     cfg.stall_timeout = Duration::from_secs(1);
     cfg.max_attempts = 3;
@@ -237,6 +239,8 @@ async fn refused_connection_is_unreachable_after_retries() {
 async fn cancel_stops_an_upload_in_flight() {
     let server = Scripted::start(vec![Reply::StallMidBody]).await;
     let mut cfg = ClientConfig::new(&server.url(), token()).expect("config");
+    // Tests talk to 127.0.0.1 only: a proxy in the environment must not reach them.
+    cfg.system_proxy = false;
     cfg.stall_timeout = Duration::from_secs(60);
     let client = Client::new(cfg).expect("client");
     let options = Options::default();
@@ -345,6 +349,8 @@ async fn redirects_huge_answers_and_bursts() {
     ])
     .await;
     let mut cfg = ClientConfig::new(&server.url(), token()).expect("config");
+    // Tests talk to 127.0.0.1 only: a proxy in the environment must not reach them.
+    cfg.system_proxy = false;
     cfg.backoff_base = Duration::from_millis(10);
     cfg.max_attempts = 4;
     Client::new(cfg)
