@@ -1,0 +1,255 @@
+//! One upload job: read the source, hash it, reuse what history already holds for the same
+//! bytes, strip metadata (failing closed), upload with progress; and the service's `.preview`
+//! thumbnail of a finished job.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Event, KnownIndex, Outbox};
+use crate::cdn_url::CdnUrl;
+use crate::client::{self, Client, Options};
+use crate::jobs::{JobId, Source, Update};
+use crate::preview::{self, PreviewImage};
+
+/// What a job needs to know besides its source.
+pub(super) struct JobSetup {
+    pub(super) endpoint: String,
+    pub(super) strip_metadata: bool,
+    pub(super) known: Arc<Mutex<KnownIndex>>,
+}
+
+/// Hashes, checks history for the same bytes, strips metadata, then uploads; returns the final
+/// update.
+pub(super) async fn run_job(
+    client: &Client,
+    job: JobId,
+    source: Source,
+    setup: &JobSetup,
+    cancel: CancellationToken,
+    out: &Outbox,
+) -> Update {
+    let observer_out = out.clone();
+    let options = Options {
+        observer: Some(Arc::new(move |event| {
+            let update = match event {
+                client::Event::Probed(info) => Update::Probed(info),
+                client::Event::Progress { sent, total } => Update::Progress { sent, total },
+                client::Event::Retrying {
+                    attempt,
+                    of,
+                    delay,
+                    reason,
+                } => Update::Retrying(format!(
+                    "attempt {attempt} of {of} in {:.0}s — {reason}",
+                    delay.as_secs_f32().ceil()
+                )),
+            };
+            observer_out.send(Event::Job(job, update));
+        })),
+        cancel,
+    };
+    // Fail closed: with stripping on, nothing is sent unless the metadata is known to be gone.
+    let Prepared {
+        hash,
+        clean: stripped,
+    } = match prepare(&source, setup.strip_metadata).await {
+        Ok(p) => p,
+        Err(PrepareError::MetadataNotRemoved) => return Update::MetadataNotRemoved,
+        Err(e) => return Update::Failed(e.to_string()),
+    };
+    if let Some(hash) = &hash {
+        out.send(Event::Job(job, Update::Hashed(hash.clone())));
+        let existing = setup
+            .known
+            .lock()
+            .ok()
+            .and_then(|k| k.get(&(setup.endpoint.clone(), hash.clone())).cloned());
+        if let Some(url) = existing.and_then(|u| CdnUrl::parse(&u).ok()) {
+            return Update::Done { url, reused: true };
+        }
+    }
+    let result = match (&source, stripped) {
+        (Source::Url(url), _) => client.mirror(url, &options).await,
+        (_, Some(clean)) => client.upload_bytes(clean, &options).await,
+        (Source::File(path), None) => client.upload_file(path, &options).await,
+        (Source::Bytes { bytes, .. }, None) => {
+            client
+                .upload_bytes(bytes::Bytes::from(bytes.as_ref().clone()), &options)
+                .await
+        }
+    };
+    match result {
+        Ok(up) => Update::Done {
+            url: up.url,
+            reused: false,
+        },
+        Err(client::UploadError::Cancelled) => Update::Cancelled,
+        Err(e) => Update::Failed(e.to_string()),
+    }
+}
+
+/// A job's bytes, read before upload.
+#[derive(Debug)]
+struct Prepared {
+    /// Content id of the bytes as read (history's dedup key); `None` for a URL, or a file that
+    /// could not be hashed while streaming (the upload then reports why).
+    hash: Option<String>,
+    /// The bytes without their metadata, when stripping removed something; `None` sends the
+    /// source as it is (stripping off, or nothing to remove).
+    clean: Option<Vec<u8>>,
+}
+
+/// Why a job was not sent.
+#[derive(Debug, thiserror::Error)]
+enum PrepareError {
+    /// Stripping is on and the file's metadata could not be parsed, so it may still hold the
+    /// location: it is not sent (the person may choose "Upload unchanged").
+    #[error("couldn't remove location data from this file")]
+    MetadataNotRemoved,
+    /// Stripping needs the whole file, and it could not be read.
+    #[error("{name}: {reason}")]
+    Read { name: String, reason: String },
+    /// The reading task panicked or was stopped.
+    #[error("reading the file failed unexpectedly")]
+    Interrupted,
+}
+
+/// Hashes (and with `strip` cleans) a job's bytes off the async threads: up to 40 MiB of
+/// hashing and parsing would stall the uploads in flight.
+async fn prepare(source: &Source, strip: bool) -> Result<Prepared, PrepareError> {
+    let task = match source {
+        Source::File(path) => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || prepare_file(&path, strip))
+        }
+        Source::Bytes { bytes, .. } => {
+            let bytes = bytes.clone();
+            tokio::task::spawn_blocking(move || prepare_bytes(&bytes, strip))
+        }
+        Source::Url(_) => {
+            return Ok(Prepared {
+                hash: None,
+                clean: None,
+            });
+        }
+    };
+    task.await.map_err(|_| PrepareError::Interrupted)?
+}
+
+/// Bytes in memory: their content id, and with `strip` a copy without metadata.
+fn prepare_bytes(bytes: &[u8], strip: bool) -> Result<Prepared, PrepareError> {
+    let clean = if strip {
+        crate::metadata::strip(bytes).map_err(|_| PrepareError::MetadataNotRemoved)?
+    } else {
+        None
+    };
+    Ok(Prepared {
+        hash: Some(crate::content_id::of_bytes(bytes)),
+        clean,
+    })
+}
+
+/// A file: with `strip` it is read whole (metadata lives anywhere in it); without, it is hashed
+/// in chunks and streamed later.
+fn prepare_file(path: &Path, strip: bool) -> Result<Prepared, PrepareError> {
+    if !strip {
+        return Ok(Prepared {
+            hash: hash_file(path),
+            clean: None,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|e| PrepareError::Read {
+        name: Source::File(path.to_owned()).display_name(),
+        reason: crate::probe::describe_io(&e),
+    })?;
+    prepare_bytes(&bytes, true)
+}
+
+/// The content id of a file, read in chunks (no whole-file buffer).
+fn hash_file(path: &Path) -> Option<String> {
+    crate::content_id::of_reader(std::fs::File::open(path).ok()?).ok()
+}
+
+pub(super) async fn fetch_thumb(http: &reqwest::Client, url: &str) -> Result<PreviewImage, String> {
+    let response = http.get(url).send().await.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("the service answered {}", response.status()));
+    }
+    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || preview::from_bytes(&bytes, preview::PREVIEW_SIDE))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripping_fails_closed() {
+        // A PNG whose text chunk (a location) has a broken checksum: the stripper refuses it.
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&[0, 0, 0, 4]);
+        png.extend_from_slice(b"tEXtGPS!");
+        png.extend_from_slice(&[0, 0, 0, 0]);
+        assert!(crate::metadata::strip(&png).is_err());
+        assert!(matches!(
+            prepare_bytes(&png, true),
+            Err(PrepareError::MetadataNotRemoved)
+        ));
+        let kept = prepare_bytes(&png, false).expect("unchanged");
+        assert!(kept.clean.is_none(), "sent as it is");
+        assert_eq!(
+            kept.hash.as_deref(),
+            Some(crate::content_id::of_bytes(&png).as_str())
+        );
+        let dir = tempfile::tempdir().expect("dir");
+        let missing = dir.path().join("gone.jpg");
+        let err = prepare_file(&missing, true).expect_err("unreadable");
+        assert_eq!(err.to_string(), "gone.jpg: no such file");
+        let file = dir.path().join("a.png");
+        std::fs::write(&file, &png).expect("write");
+        assert!(matches!(
+            prepare_file(&file, true),
+            Err(PrepareError::MetadataNotRemoved)
+        ));
+    }
+
+    #[test]
+    fn pasted_bytes_are_hashed_and_stripped_off_the_async_threads() {
+        // One async thread: work done inline would hold it until `prepare` returns, and the
+        // ticker could not run once before that.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let ticks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = ticks.clone();
+        let prepared = runtime.block_on(async move {
+            tokio::spawn(async move {
+                loop {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                }
+            });
+            let source = Source::Bytes {
+                name: "pasted.png".into(),
+                bytes: Arc::new(vec![7u8; 1024 * 1024]),
+            };
+            let prepared = prepare(&source, true).await;
+            (prepared, ticks.load(std::sync::atomic::Ordering::SeqCst))
+        });
+        let (prepared, ticks_meanwhile) = prepared;
+        let prepared = prepared.expect("prepared");
+        assert_eq!(
+            prepared.hash,
+            Some(crate::content_id::of_bytes(&vec![7u8; 1024 * 1024]))
+        );
+        assert!(prepared.clean.is_none(), "not an image: nothing to strip");
+        assert!(
+            ticks_meanwhile > 0,
+            "the async thread stayed free while the bytes were hashed"
+        );
+    }
+}
