@@ -23,6 +23,17 @@ pub enum Source {
     Url(String),
 }
 
+/// Whether `text` names a web image (`http://` or `https://`, in any case): mirrored by the
+/// service, never read from disk. The one rule for the CLI's arguments, the app's command line
+/// and pasted text.
+pub fn is_web_url(text: &str) -> bool {
+    let starts = |prefix: &str| {
+        text.get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    starts("http://") || starts("https://")
+}
+
 impl Source {
     /// What the person sees as the item's name.
     pub fn display_name(&self) -> String {
@@ -332,6 +343,27 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn web_urls_are_told_from_paths_in_any_case() {
+        for url in [
+            "http://a.example/p.png",
+            "https://a.example/p.png",
+            "HTTPS://A.EXAMPLE/P.PNG",
+        ] {
+            assert!(is_web_url(url), "{url}");
+        }
+        for path in [
+            "/home/me/http://x.png",
+            "photo.jpg",
+            "http:/x",
+            "ftp://a/b.png",
+            "é",
+            "",
+        ] {
+            assert!(!is_web_url(path), "{path}");
+        }
+    }
 
     fn url() -> CdnUrl {
         CdnUrl::parse("https://i.groupme.com/1x1.png.abc").expect("url")

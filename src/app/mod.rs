@@ -236,7 +236,7 @@ impl UploaderApp {
         let (urls, paths): (Vec<String>, Vec<String>) = config
             .initial
             .into_iter()
-            .partition(|s| s.starts_with("http://") || s.starts_with("https://"));
+            .partition(|s| crate::jobs::is_web_url(s));
         for url in urls {
             app.add(Source::Url(url));
         }

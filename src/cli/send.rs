@@ -262,7 +262,7 @@ async fn resolve(
                 None
             }
             Err(e) => {
-                let what = if super::upload::is_remote(item) {
+                let what = if crate::jobs::is_web_url(item) {
                     "mirroring"
                 } else {
                     "uploading"

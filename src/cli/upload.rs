@@ -111,11 +111,6 @@ pub async fn run(args: UploadArgs) -> ExitCode {
     }
 }
 
-pub(super) fn is_remote(item: &str) -> bool {
-    let lower = item.to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
-}
-
 pub(super) async fn upload_one(
     client: &Client,
     item: &str,
@@ -158,7 +153,7 @@ pub(super) async fn upload_one(
         observer: Some(observer),
         ..Options::default()
     };
-    let result = if is_remote(item) {
+    let result = if crate::jobs::is_web_url(item) {
         client.mirror(item, &options).await
     } else {
         client

@@ -73,8 +73,7 @@ pub fn expand(paths: &[PathBuf]) -> Vec<Source> {
 pub(super) fn sources_from_text(text: &str) -> Event {
     let mut sources = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let lower = line.to_ascii_lowercase();
-        if lower.starts_with("http://") || lower.starts_with("https://") {
+        if crate::jobs::is_web_url(line) {
             sources.extend(line.split_whitespace().map(|u| Source::Url(u.to_owned())));
         } else if let Some(path) = url::Url::parse(line)
             .ok()
