@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 pub use chats::ChatsArgs;
 pub use send::SendArgs;
-pub use serve::{ServeArgs, default_data_dir};
+pub use serve::ServeArgs;
 pub use upload::UploadArgs;
 
 /// Upload images to the GroupMe Image CDN. With no command, opens the desktop window.

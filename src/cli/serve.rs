@@ -58,14 +58,6 @@ pub struct ServeArgs {
     pub shutdown_grace_secs: u64,
 }
 
-/// The default data directory of the app (`~/.local/share/groupme-uploader` on Linux).
-pub fn default_data_dir() -> PathBuf {
-    directories::ProjectDirs::from("", "", "groupme-uploader").map_or_else(
-        || PathBuf::from("groupme-uploader-data"),
-        |d| d.data_dir().to_owned(),
-    )
-}
-
 /// Ctrl+C, or SIGTERM: what a service manager or a rolling restart behind a load balancer
 /// sends. Either way the requests in flight are finished, not cut.
 async fn stop_signal() {
@@ -91,7 +83,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         let dir = args
             .data
             .clone()
-            .unwrap_or_else(|| default_data_dir().join("service"));
+            .unwrap_or_else(|| crate::settings::Dirs::standard().service());
         format!("file:{}", dir.display())
     });
     let store = match Store::from_spec(&store_spec, !args.no_fsync) {
