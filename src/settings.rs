@@ -52,23 +52,14 @@ impl Default for Settings {
     }
 }
 
-/// Where uploads go, resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    GroupMe,
-    Local,
-    Custom(String),
-}
-
 impl Settings {
-    /// The effective endpoint choice, given whether a token is known.
-    pub fn target(&self, has_token: bool) -> Target {
+    /// Where uploads go: the choice, or (none made) GroupMe when a token is known, else the
+    /// local service.
+    pub fn target(&self, has_token: bool) -> EndpointChoice {
         match &self.endpoint {
-            Some(EndpointChoice::GroupMe) => Target::GroupMe,
-            Some(EndpointChoice::Local) => Target::Local,
-            Some(EndpointChoice::Custom(u)) => Target::Custom(u.clone()),
-            None if has_token => Target::GroupMe,
-            None => Target::Local,
+            Some(choice) => choice.clone(),
+            None if has_token => EndpointChoice::GroupMe,
+            None => EndpointChoice::Local,
         }
     }
 
@@ -92,13 +83,13 @@ impl Settings {
     }
 }
 
-impl Target {
+impl EndpointChoice {
     /// The endpoint URL, given the embedded service's URL.
     pub fn endpoint(&self, local_url: &str) -> String {
         match self {
-            Target::GroupMe => DEFAULT_ENDPOINT.to_owned(),
-            Target::Local => local_url.to_owned(),
-            Target::Custom(u) => u.clone(),
+            EndpointChoice::GroupMe => DEFAULT_ENDPOINT.to_owned(),
+            EndpointChoice::Local => local_url.to_owned(),
+            EndpointChoice::Custom(u) => u.clone(),
         }
     }
 }
@@ -153,13 +144,13 @@ mod tests {
     #[test]
     fn target_follows_the_token() {
         let s = Settings::default();
-        assert_eq!(s.target(true), Target::GroupMe);
-        assert_eq!(s.target(false), Target::Local);
+        assert_eq!(s.target(true), EndpointChoice::GroupMe);
+        assert_eq!(s.target(false), EndpointChoice::Local);
         let s = Settings {
             endpoint: Some(EndpointChoice::Local),
             ..Settings::default()
         };
-        assert_eq!(s.target(true), Target::Local);
+        assert_eq!(s.target(true), EndpointChoice::Local);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::cdn_url::Snippet;
 use crate::history::{Entry, now_secs};
 use crate::jobs::{JobId, JobState, Queue, Source, Update};
 use crate::preview::PreviewImage;
-use crate::settings::{Dirs, EndpointChoice, Settings, Target};
+use crate::settings::{Dirs, EndpointChoice, Settings};
 use crate::token::Token;
 use crate::token_store::{Keyring, SystemKeyring, TokenSource, TokenStore};
 use worker::{Command, Event, FilePicker, HistoryOp, WorkerHandle, WorkerSetup};
@@ -253,7 +253,7 @@ impl UploaderApp {
     }
 
     /// Where uploads go now.
-    pub fn target(&self) -> Target {
+    pub fn target(&self) -> EndpointChoice {
         self.settings.target(self.token.is_some())
     }
 
@@ -266,7 +266,7 @@ impl UploaderApp {
     fn configure_worker(&mut self) {
         let endpoint = self.endpoint();
         let token = match self.target() {
-            Target::Local => Some(self.local_token.clone()),
+            EndpointChoice::Local => Some(self.local_token.clone()),
             _ => self.token.clone(),
         };
         let key = (

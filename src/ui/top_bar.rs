@@ -3,7 +3,7 @@
 use eframe::egui;
 
 use crate::app::{Action, Tab, UploaderApp};
-use crate::settings::Target;
+use crate::settings::EndpointChoice;
 
 pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Action>) {
     ui.add_space(4.0);
@@ -17,11 +17,11 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Ac
             return;
         }
         match app.target() {
-            Target::GroupMe => {
+            EndpointChoice::GroupMe => {
                 ui.label(egui::RichText::new("GroupMe").strong())
                     .on_hover_text("Uploads go to GroupMe's Image Service");
             }
-            Target::Local => {
+            EndpointChoice::Local => {
                 let text = match &app.local_error {
                     Some(e) => format!("Local service — not GroupMe ({e})"),
                     None => "Local service — not GroupMe".to_owned(),
@@ -32,7 +32,7 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Ac
                         app.local_url
                     ));
             }
-            Target::Custom(url) => {
+            EndpointChoice::Custom(url) => {
                 ui.label(format!("Custom service: {url}"));
             }
         }
