@@ -25,6 +25,7 @@ pub mod preview;
 pub mod probe;
 pub mod service;
 pub mod settings;
+pub mod snippet;
 pub mod thumbnail;
 pub mod token;
 pub mod token_store;

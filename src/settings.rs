@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cdn_url::Snippet;
 use crate::client::DEFAULT_ENDPOINT;
+use crate::snippet::Snippet;
 
 /// Which service uploads go to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

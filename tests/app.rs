@@ -615,7 +615,7 @@ fn rapid_settings_changes_end_with_the_last_one_on_disk() {
     // Closing right after a change writes it too.
     let app = h.state_mut();
     app.settings.concurrency = 2;
-    app.settings.copy_format = groupme_uploader::cdn_url::Snippet::Markdown;
+    app.settings.copy_format = groupme_uploader::snippet::Snippet::Markdown;
     let closed_with = app.settings.clone();
     app.apply(&ctx, Action::SettingsChanged);
     app.shutdown();

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
-use crate::cdn_url::Snippet;
 use crate::history::{Entry, now_secs};
 use crate::jobs::{JobId, JobState, Queue, Source, Update};
 use crate::preview::PreviewImage;
 use crate::settings::{Dirs, EndpointChoice, Settings};
+use crate::snippet::Snippet;
 use crate::token::Token;
 use crate::token_store::{Keyring, SystemKeyring, TokenSource, TokenStore};
 use worker::{Command, Event, FilePicker, HistoryOp, WorkerHandle, WorkerSetup};

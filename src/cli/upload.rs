@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex};
 use futures_util::StreamExt as _;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cdn_url::{Format, Snippet};
+use crate::cdn_url::Format;
 use crate::client::{
     Client, ClientConfig, DEFAULT_ENDPOINT, Event, Options, UploadError, Uploaded,
 };
 use crate::probe::ImageInfo;
+use crate::snippet::Snippet;
 use crate::token::Token;
 
 /// Arguments of `upload`.

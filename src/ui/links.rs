@@ -4,7 +4,8 @@
 use eframe::egui;
 
 use crate::app::Action;
-use crate::cdn_url::{CdnUrl, Snippet};
+use crate::cdn_url::CdnUrl;
+use crate::snippet::Snippet;
 
 /// Width kept for a row's Copy button.
 const BUTTON: f32 = 118.0;

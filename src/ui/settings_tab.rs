@@ -3,8 +3,8 @@
 use eframe::egui;
 
 use crate::app::{Action, UploaderApp};
-use crate::cdn_url::Snippet;
 use crate::settings::EndpointChoice;
+use crate::snippet::Snippet;
 use crate::token_store::TokenSource;
 
 pub fn settings_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Action>) {
