@@ -52,7 +52,7 @@ fn service_token(dirs: &Dirs) -> Result<Token, crate::token::RandomError> {
         return Ok(t);
     }
     let token = Token::generate()?;
-    if let Err(e) = crate::history::write_atomic(&path, token.expose().as_bytes()) {
+    if let Err(e) = crate::files::write_atomic(&path, token.expose().as_bytes()) {
         tracing::warn!(
             "cannot keep the local service token in {}: {e}",
             path.display()

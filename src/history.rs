@@ -156,7 +156,7 @@ impl History {
             text.extend(serde_json::to_vec(e).map_err(std::io::Error::other)?);
             text.push(b'\n');
         }
-        write_atomic(path, &text)
+        crate::files::write_atomic(path, &text)
     }
 }
 
@@ -167,25 +167,6 @@ fn ends_with_newline(path: &Path) -> std::io::Result<bool> {
     let mut last = [0u8; 1];
     f.read_exact(&mut last)?;
     Ok(last[0] == b'\n')
-}
-
-/// Writes a file so that readers see the old or the new content, never a mix: a temporary file
-/// in the same directory, synced, then renamed over the target.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
-/// Seconds since the Unix epoch, now.
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

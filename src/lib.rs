@@ -12,6 +12,7 @@ pub mod cdn_url;
 pub mod cli;
 pub mod client;
 pub mod content_id;
+pub mod files;
 pub mod fuzzing;
 pub mod geometry;
 pub mod groupme;

@@ -74,7 +74,7 @@ impl Settings {
     /// Saves atomically.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        crate::history::write_atomic(path, &json)
+        crate::files::write_atomic(path, &json)
     }
 
     /// Concurrency within sane bounds.

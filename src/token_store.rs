@@ -197,7 +197,7 @@ fn write_file(path: &Path, token: &Token) -> std::io::Result<()> {
     }
     let text = format!("{FILE_HEADER}{}\n", token.expose());
     // tempfile creates the file with mode 0600 before anything is written to it.
-    crate::history::write_atomic(path, text.as_bytes())
+    crate::files::write_atomic(path, text.as_bytes())
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
-use crate::history::{Entry, now_secs};
+use crate::files::now_secs;
+use crate::history::Entry;
 use crate::jobs::{JobId, JobState, Queue, Source, Update};
 use crate::preview::PreviewImage;
 use crate::settings::{Dirs, EndpointChoice, Settings};

@@ -105,7 +105,7 @@ pub(super) fn encode_pasted(width: usize, height: usize, rgba: Vec<u8>) -> Event
     }
     Event::Add {
         sources: vec![Source::Bytes {
-            name: format!("pasted-{}.png", crate::history::now_secs()),
+            name: format!("pasted-{}.png", crate::files::now_secs()),
             bytes: Arc::new(png.into_inner()),
         }],
         pasted: true,
