@@ -1,11 +1,44 @@
-//! groupme-uploader: put images on the GroupMe Image CDN.
+//! groupme-uploader: put images on the GroupMe Image CDN — a desktop app, a command line and a
+//! local image service that speaks the same API. The layout, by layer (the README's "Layout" is
+//! this list):
 //!
-//! - [`cdn_url`]: the CDN URL model (pure).
-//! - [`probe`]: format sniffing and header dimensions (pure).
-//! - [`token`]: the access token as a secret.
-//! - [`client`]: the Image Service client.
+//! **Models (pure, no I/O, no egui)**
+//! - [`cdn_url`]: the CDN URL model (`{w}x{h}.{format}.{id}` and its `.preview`/`.large`/`.avatar`).
+//! - [`snippet`]: how a URL is written for pasting (URL, Markdown, HTML, BBCode).
+//! - [`geometry`]: thumbnail sizes (cover and fit).
+//! - [`content_id`]: a picture's id from its bytes (service names, app duplicates).
+//! - [`jobs`]: the upload queue's state machine and where items come from.
+//! - [`settings`]: the person's settings and the app's directories.
+//! - [`token`]: the access token as a secret (masked, never logged).
+//!
+//! **Media**
+//! - [`probe`]: format sniffing and header dimensions.
+//! - [`plausible`]: whether a file's data could fill the size its header claims.
+//! - [`metadata`]: removing location and other metadata without re-encoding.
+//! - [`thumbnail`]: decoding within limits and rendering the three thumbnails.
+//! - [`preview`]: the app's local preview of a file.
+//!
+//! **Storage on this machine**
+//! - [`files`]: atomic writes and time stamps.
+//! - [`history`]: the upload history (append-only JSON lines).
+//! - [`token_store`]: where the token is kept (`GM_TOKEN`, keyring, a private file).
+//!
+//! **Clients**
+//! - [`client`]: the Image Service client (upload, mirror; retries, progress, cancel).
 //! - [`groupme`]: the GroupMe API v3 client (send pictures to groups, direct chats and bots).
-//! - [`cli`]: the command line.
+//!
+//! **The local image service**
+//! - [`service`]: routes, address policy, fetch, storage, admission budgets, connection loop.
+//!
+//! **The desktop app**
+//! - [`app`]: its state and the worker on the tokio runtime (all I/O off the UI thread).
+//! - [`ui`]: drawing only, one file per panel; clicks become actions.
+//! - [`gui`]: opening the window (embedded service, icon, options).
+//!
+//! **Edges**
+//! - [`cli`]: the command line (`upload`, `send`, `chats`, `serve`, `gui`).
+//! - [`logging`]: logging set-up for every command.
+//! - [`fuzzing`]: the fuzz targets' properties (replayed by `cargo test`).
 
 pub mod app;
 pub mod cdn_url;

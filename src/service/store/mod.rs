@@ -83,7 +83,7 @@ pub enum Object {
     Stream {
         /// Its length in bytes.
         len: u64,
-        /// Its bytes, [`STREAM_CHUNK`] at a time.
+        /// Its bytes, 256 KiB at a time.
         chunks: futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>,
     },
 }
