@@ -142,7 +142,6 @@ impl Job {
 pub enum Update {
     Probed(ImageInfo),
     Hashed(String),
-    Size(u64),
     Progress {
         sent: u64,
         total: u64,
@@ -240,7 +239,6 @@ impl Queue {
         match update {
             Update::Probed(info) => job.info = Some(info),
             Update::Hashed(hash) => job.hash = Some(hash),
-            Update::Size(size) => job.size = Some(size),
             Update::Progress { sent, total } => {
                 let since = match &job.state {
                     JobState::Uploading {
