@@ -1,21 +1,35 @@
-//! Metadata removal before upload (pure): drops location and other metadata from JPEG, PNG and
-//! WebP containers without touching the compressed pixels. An allow-list, not a deny-list: in a JPEG
-//! only JFIF, ICC and Adobe application segments survive (XMP and IPTC carry GPS too), the EXIF
-//! orientation is rewritten alone so the picture stays upright, and anything after the
-//! end-of-image marker (a phone's second image with its own GPS) is cut. In a WebP the EXIF and
-//! XMP chunks go, the orientation again kept alone. In a GIF, comments and application extensions
-//! other than the loop count and the colour profile (XMP, editors' data) go, and anything after
-//! the trailer.
+//! Metadata removal before upload (pure): drops location and other metadata from JPEG, PNG, WebP
+//! and GIF containers without touching the compressed pixels. Allow-lists, not deny-lists (an
+//! unknown chunk, such as C2PA's `caBX`, can carry identity): in a JPEG only JFIF, ICC and Adobe
+//! application segments survive (XMP and IPTC carry GPS too), the EXIF orientation is rewritten
+//! alone so the picture stays upright, and anything after the end-of-image marker (a phone's
+//! second image with its own GPS) is cut. In a PNG only the chunks that say how to show the
+//! pixels survive ([`PNG_KEPT`]). In a WebP only the image, animation and colour-profile chunks
+//! survive, the orientation again kept alone. In a GIF, comments and application extensions other
+//! than the loop count and the colour profile (XMP, editors' data) go, and anything after the
+//! trailer.
 
 use bytes::Bytes;
 use img_parts::ImageEXIF as _;
 use img_parts::jpeg::{Jpeg, JpegSegment, markers};
 use img_parts::png::Png;
 use img_parts::riff::RiffContent;
-use img_parts::webp::{CHUNK_EXIF, CHUNK_VP8X, CHUNK_XMP, WebP};
+use img_parts::webp::{CHUNK_EXIF, CHUNK_VP8X, WebP};
 
-/// PNG chunks that carry text, EXIF or timestamps.
-const PNG_METADATA: [[u8; 4]; 5] = [*b"tEXt", *b"zTXt", *b"iTXt", *b"eXIf", *b"tIME"];
+/// PNG chunks kept: the image itself, its palette and transparency, how to show its colours
+/// (gamma, chromaticities, profile, HDR), its pixel size and background, and APNG's animation.
+/// Everything else goes: text, EXIF, time, C2PA, private chunks.
+const PNG_KEPT: [[u8; 4]; 20] = [
+    *b"IHDR", *b"PLTE", *b"IDAT", *b"IEND", *b"tRNS", *b"cHRM", *b"gAMA", *b"iCCP", *b"sBIT",
+    *b"sRGB", *b"cICP", *b"mDCV", *b"cLLI", *b"bKGD", *b"hIST", *b"pHYs", *b"sPLT", *b"acTL",
+    *b"fcTL", *b"fdAT",
+];
+
+/// WebP chunks kept: the image (lossy, lossless, alpha), the animation and the colour profile.
+/// EXIF is rewritten with the orientation alone; XMP and anything unknown go.
+const WEBP_KEPT: [[u8; 4]; 7] = [
+    *b"VP8X", *b"VP8 ", *b"VP8L", *b"ALPH", *b"ANIM", *b"ANMF", *b"ICCP",
+];
 
 /// The XMP flag in the first byte of a WebP's VP8X chunk.
 const VP8X_XMP_FLAG: u8 = 0b0000_0100;
@@ -151,8 +165,7 @@ fn strip_jpeg(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
 fn strip_png(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     let mut png = Png::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| e.to_string())?;
     let before = png.chunks().len();
-    png.chunks_mut()
-        .retain(|c| !PNG_METADATA.contains(&c.kind()));
+    png.chunks_mut().retain(|c| PNG_KEPT.contains(&c.kind()));
     if png.chunks().len() == before {
         return Ok(None);
     }
@@ -161,11 +174,12 @@ fn strip_png(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
 
 fn strip_webp(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     let mut webp = WebP::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| e.to_string())?;
-    if !webp.has_chunk(CHUNK_EXIF) && !webp.has_chunk(CHUNK_XMP) {
+    if webp.chunks().iter().all(|c| WEBP_KEPT.contains(&c.id())) {
         return Ok(None);
     }
     let orientation = webp.exif().and_then(|tiff| exif_orientation(&tiff));
-    webp.remove_chunks_by_id(CHUNK_XMP);
+    webp.chunks_mut()
+        .retain(|c| WEBP_KEPT.contains(&c.id()) || c.id() == CHUNK_EXIF);
     // A WebP's EXIF chunk holds the TIFF data alone, without JPEG's "Exif\0\0". `set_exif` also
     // fixes the VP8X flags for EXIF (and drops VP8X when nothing needs it any more).
     webp.set_exif(orientation.map(|v| orientation_exif(v).slice(6..)));
@@ -256,6 +270,7 @@ fn strip_gif(b: &[u8]) -> Result<Option<Vec<u8>>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use img_parts::webp::CHUNK_XMP;
 
     const EXIF_JPEG: &[u8] = include_bytes!("../tests/corpus/jpg/exif-xmp-metadata.jpg");
     const PORTRAIT: &[u8] = include_bytes!("../tests/corpus/jpg/portrait_2.jpg");
@@ -497,6 +512,40 @@ mod tests {
             damaged[i] ^= 0x5A;
             strip(&damaged).ok();
         }
+    }
+
+    #[test]
+    fn unknown_png_and_webp_chunks_go_too() {
+        // C2PA's caBX (signed provenance, may name the author) and a private chunk.
+        let img =
+            image::RgbImage::from_fn(6, 4, |x, y| image::Rgb([x as u8 * 40, y as u8 * 60, 7]));
+        let mut png = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut png, image::ImageFormat::Png)
+            .expect("png");
+        let mut parsed = Png::from_bytes(Bytes::from(png.into_inner())).expect("png");
+        let at = parsed.chunks().len() - 1;
+        for kind in [*b"caBX", *b"prVt"] {
+            parsed.chunks_mut().insert(
+                at,
+                img_parts::png::PngChunk::new(kind, Bytes::from_static(b"Jane Doe, 52.1,4.3")),
+            );
+        }
+        let with = parsed.encoder().bytes().to_vec();
+        let out = strip(&with).expect("strip").expect("changed");
+        assert!(!contains(&out, b"Jane Doe"));
+        assert_eq!(pixels(&out), pixels(&with));
+        assert_eq!(strip(&out).expect("strip"), None, "nothing left to strip");
+
+        let mut webp = WebP::from_bytes(Bytes::from(webp_with_metadata(1))).expect("webp");
+        webp.chunks_mut().push(img_parts::riff::RiffChunk::new(
+            *b"UNKN",
+            RiffContent::Data(Bytes::from_static(b"Jane Doe, 52.1,4.3")),
+        ));
+        let with = webp.encoder().bytes().to_vec();
+        let out = strip(&with).expect("strip").expect("changed");
+        assert!(!contains(&out, b"Jane Doe"));
+        assert_eq!(pixels(&out), pixels(&with));
+        assert_eq!(strip(&out).expect("strip"), None, "nothing left to strip");
     }
 
     #[test]
