@@ -8,8 +8,9 @@ use image::DynamicImage;
 
 use crate::geometry::fit_within;
 
-/// Longest side of a preview, in pixels (sharp at 2x for a 128-point thumbnail).
-pub const PREVIEW_SIDE: u32 = 256;
+/// Longest side of a preview, in pixels: the card's thumbnail is 72 points, so this is sharp on
+/// a 2x (HiDPI) screen, and a thousand cards hold 81 MB of textures rather than 256 MB at 256 px.
+pub const PREVIEW_SIDE: u32 = 144;
 
 /// Decoded preview pixels, RGBA8, row-major.
 #[derive(Debug, Clone)]
