@@ -1,6 +1,8 @@
 //! The desktop app's state and bookkeeping: the persisted settings, the queue, the history, and
 //! the runtime-only handles (worker channels, textures). `logic` drains worker events and input;
-//! `ui` (in `crate::ui`) only draws and returns [`Action`]s, applied after the pass.
+//! `ui` (in `crate::ui`) draws, edits the fields its widgets are bound to (text fields, the
+//! settings' checkboxes and sliders, the tab), and turns every other click into an [`Action`],
+//! applied after the pass.
 
 pub mod worker;
 

@@ -1,5 +1,6 @@
-//! Drawing only: each panel or widget in its own file, each turning clicks into
-//! [`Action`](crate::app::Action)s that the app applies after the pass.
+//! The window's drawing: each panel or widget in its own file. Widgets edit the fields they are
+//! bound to (text, the settings' checkboxes and sliders, the tab); every other click becomes an
+//! [`Action`](crate::app::Action) that the app applies after the pass.
 
 mod history_tab;
 mod job_card;
