@@ -149,13 +149,28 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// Whether `url` names this machine (127.0.0.0/8, ::1, `localhost`).
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
 impl Client {
     /// A client for `config`.
     pub fn new(config: ClientConfig) -> Result<Self, UploadError> {
         let mut token_header =
             HeaderValue::from_str(config.token.expose()).map_err(|_| UploadError::BadToken)?;
         token_header.set_sensitive(true);
-        let builder = if config.system_proxy {
+        // The local service is on this machine: a system proxy could only get in its way (or
+        // see its pictures), so it is never used for a loopback endpoint.
+        let builder = if config.system_proxy && !is_loopback(&config.endpoint) {
             reqwest::Client::builder()
         } else {
             reqwest::Client::builder().no_proxy()
@@ -551,6 +566,26 @@ impl Activity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_endpoints_are_told_apart() {
+        for url in [
+            "http://127.0.0.1:8737",
+            "http://127.5.0.1",
+            "http://[::1]:8737",
+            "http://LOCALHOST:1",
+            "http://app.localhost./",
+        ] {
+            assert!(is_loopback(&url::Url::parse(url).expect("url")), "{url}");
+        }
+        for url in [
+            "https://image.groupme.com",
+            "http://10.0.0.1",
+            "http://localhost.example.com",
+        ] {
+            assert!(!is_loopback(&url::Url::parse(url).expect("url")), "{url}");
+        }
+    }
 
     #[test]
     fn answer_falls_back_between_fields() {
