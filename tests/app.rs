@@ -850,6 +850,44 @@ fn ctrl_o_opens_the_picker() {
 }
 
 #[test]
+fn a_typed_link_is_mirrored_by_the_service() {
+    let world = World::new();
+    let origin = origin(&world);
+    let (mut h, _) = world.app(vec![], vec![]);
+    h.run_steps(2);
+    let field = h.get_by_role(egui::accesskit::Role::TextInput);
+    field.focus();
+    field.type_text(&origin);
+    h.run_steps(2);
+    assert_eq!(h.state().url_input, origin);
+    h.get_by_label("Mirror").click();
+    h.run_steps(2);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !all_done(h.state(), 1) {
+        // A link the person typed is not pasted content: nothing to confirm.
+        assert!(
+            h.state().pending_paste.is_empty(),
+            "a typed link asked for a paste confirmation"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the mirror"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(h.state().url_input, "", "the field is cleared");
+    let url = done_url(h.state(), 0);
+    assert!(url.to_string().starts_with(&world.service.url()), "{url}");
+    let (_, served, _) = world.runtime.block_on(common::get_bytes(&url.to_string()));
+    assert_eq!(
+        served,
+        common::png(40, 20),
+        "the service stored the remote image"
+    );
+}
+
+#[test]
 fn every_copy_button_copies_exactly_its_text() {
     let world = World::new();
     let file = world.file("copy me.png", &common::png(90, 60));

@@ -548,7 +548,20 @@ impl UploaderApp {
                 if text.is_empty() {
                     return;
                 }
-                self.send(Command::PasteText(text));
+                let links: Vec<&str> = text.split_whitespace().collect();
+                let is_link = |s: &&str| {
+                    let lower = s.to_ascii_lowercase();
+                    lower.starts_with("http://") || lower.starts_with("https://")
+                };
+                if links.iter().all(is_link) {
+                    // Typed and sent on purpose, like a drop: not pasted content, no question.
+                    self.tab = Tab::Queue;
+                    for link in links {
+                        self.add(Source::Url(link.to_owned()));
+                    }
+                } else {
+                    self.send(Command::PasteText(text));
+                }
                 self.url_input.clear();
             }
             Action::Cancel(id) => {
