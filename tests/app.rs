@@ -11,7 +11,7 @@ use common::{TOKEN, TestService, token};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use groupme_uploader::app::worker::FilePicker;
+use groupme_uploader::app::worker::{ClipboardContent, ClipboardReader, FilePicker};
 use groupme_uploader::app::{Action, AppConfig, UploaderApp};
 use groupme_uploader::history::History;
 use groupme_uploader::jobs::JobState;
@@ -1318,4 +1318,114 @@ fn with_no_keyring_the_token_goes_to_a_private_file_the_ui_warns_about() {
         h.state().token.as_ref().map(Token::expose),
         Some("file-token-cccc3333")
     );
+}
+
+/// A clipboard holding what the test put there.
+struct TestClipboard(Mutex<Option<ClipboardContent>>);
+
+impl ClipboardReader for TestClipboard {
+    fn read(&self) -> Result<Option<ClipboardContent>, String> {
+        Ok(self.0.lock().expect("lock").clone())
+    }
+}
+
+/// The app with `clipboard` as the system clipboard.
+fn app_with_clipboard(
+    world: &World,
+    clipboard: Arc<TestClipboard>,
+) -> Harness<'static, UploaderApp> {
+    let mut config = world.config(&world.service.url());
+    config.environment.clipboard = clipboard;
+    let (mut h, _) = build(config);
+    wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
+    h
+}
+
+#[test]
+fn the_paste_button_uploads_a_copied_file_list_after_asking() {
+    let world = World::new();
+    let gif_bytes = common::gif(30, 20, 4);
+    let files = vec![
+        world.file("copied.gif", &gif_bytes),
+        world.file("copied.jpg", &common::jpeg(50, 40)),
+    ];
+    let clipboard = Arc::new(TestClipboard(Mutex::new(Some(ClipboardContent::Files(
+        files,
+    )))));
+    let mut h = app_with_clipboard(&world, clipboard.clone());
+    h.get_by_label("Paste").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the paste confirmation", |app| {
+        !app.pending_paste.is_empty()
+    });
+    h.get_by_label("Upload 2 pasted items? Uploaded images are public to anyone with the link.");
+    h.get_by_label("copied.gif");
+    h.get_by_label("copied.jpg");
+    // Discard: nothing is queued, nothing sent.
+    h.get_by_label("Discard").click();
+    h.run_steps(2);
+    assert!(h.state().pending_paste.is_empty());
+    assert!(h.state().queue.jobs().is_empty());
+    assert!(common::files_under(world.service.dir.path()).is_empty());
+    // Again, and Upload.
+    h.get_by_label("Paste").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the paste confirmation", |app| {
+        app.pending_paste.len() == 2
+    });
+    h.get_by_label("Upload").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the uploads", |app| all_done(app, 2));
+    let names: Vec<String> = h
+        .state()
+        .queue
+        .jobs()
+        .iter()
+        .map(|j| j.source.display_name())
+        .collect();
+    assert_eq!(names, ["copied.gif", "copied.jpg"]);
+    let (_, served, _) = world
+        .runtime
+        .block_on(common::get_bytes(&done_url(h.state(), 0).to_string()));
+    assert_eq!(
+        common::gif_frames(&served),
+        4,
+        "the file itself: still animated"
+    );
+    // An empty clipboard says so.
+    *clipboard.0.lock().expect("lock") = None;
+    h.get_by_label("Paste").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the notice", |app| {
+        app.notices
+            .iter()
+            .any(|n| n.text == "the clipboard holds no image, file or URL")
+    });
+    assert_eq!(h.state().queue.jobs().len(), 2);
+}
+
+#[test]
+fn the_paste_button_uploads_a_copied_bitmap_as_png() {
+    let world = World::new();
+    let rgba: Vec<u8> = (0..16 * 9 * 4)
+        .map(|i| if i % 4 == 3 { 255 } else { (i * 5 % 256) as u8 })
+        .collect();
+    let clipboard = Arc::new(TestClipboard(Mutex::new(Some(ClipboardContent::Image {
+        width: 16,
+        height: 9,
+        rgba: rgba.clone(),
+    }))));
+    let mut h = app_with_clipboard(&world, clipboard);
+    h.state_mut().settings.confirm_paste = false;
+    h.get_by_label("Paste").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the upload", |app| all_done(app, 1));
+    let url = done_url(h.state(), 0);
+    assert_eq!(url.format(), Some(groupme_uploader::cdn_url::Format::Png));
+    let (_, served, _) = world.runtime.block_on(common::get_bytes(&url.to_string()));
+    let stored = image::load_from_memory_with_format(&served, image::ImageFormat::Png)
+        .expect("a PNG")
+        .into_rgba8();
+    assert_eq!(stored.dimensions(), (16, 9));
+    assert_eq!(stored.into_raw(), rgba);
 }
