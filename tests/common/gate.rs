@@ -1,5 +1,5 @@
 //! A gate in front of the local service on 127.0.0.1: it holds every `POST /pictures` until the
-//! test opens it, counts how many are held at once, then forwards each to the service and hands
+//! test lets it through (all at once, or one at a time), counts how many are held at once, then forwards each to the service and hands
 //! back its answer. Tests of concurrency use it to see how many uploads are in flight.
 
 use std::sync::Arc;
@@ -32,7 +32,8 @@ impl Drop for InFlight {
 #[derive(Clone)]
 struct GateState {
     counts: Arc<Counts>,
-    open: tokio::sync::watch::Receiver<bool>,
+    /// One permit per request let through.
+    passes: Arc<tokio::sync::Semaphore>,
     service: String,
 }
 
@@ -41,17 +42,17 @@ pub struct Gate {
     /// `http://127.0.0.1:PORT`: the endpoint to give the app or the CLI.
     pub url: String,
     counts: Arc<Counts>,
-    open: tokio::sync::watch::Sender<bool>,
+    passes: Arc<tokio::sync::Semaphore>,
 }
 
 impl Gate {
     /// A closed gate in front of the service at `service`.
     pub async fn start(service: &str) -> Gate {
         let counts = Arc::new(Counts::default());
-        let (open, open_rx) = tokio::sync::watch::channel(false);
+        let passes = Arc::new(tokio::sync::Semaphore::new(0));
         let state = GateState {
             counts: counts.clone(),
-            open: open_rx,
+            passes: passes.clone(),
             service: service.to_owned(),
         };
         let app = axum::Router::new()
@@ -66,13 +67,18 @@ impl Gate {
         Gate {
             url: format!("http://{addr}"),
             counts,
-            open,
+            passes,
         }
     }
 
     /// Lets every held request (and every later one) through.
     pub fn open(&self) {
-        self.open.send(true).ok();
+        self.passes.add_permits(1 << 20);
+    }
+
+    /// Lets one more request through (a held one, or the next to come).
+    pub fn release_one(&self) {
+        self.passes.add_permits(1);
     }
 
     /// Requests held or being forwarded now.
@@ -101,8 +107,9 @@ async fn held(
     let _in_flight = InFlight(state.counts.clone());
     state.counts.peak.fetch_max(now, Ordering::SeqCst);
     state.counts.seen.fetch_add(1, Ordering::SeqCst);
-    let mut open = state.open.clone();
-    open.wait_for(|open| *open).await.ok();
+    if let Ok(pass) = state.passes.acquire().await {
+        pass.forget();
+    }
     let mut url = format!("{}/pictures", state.service);
     if let Some(q) = query {
         url.push('?');
