@@ -18,7 +18,7 @@ use groupme_uploader::jobs::JobState;
 use groupme_uploader::settings::Dirs;
 use groupme_uploader::settings::Settings;
 use groupme_uploader::token::Token;
-use groupme_uploader::token_store::{Keyring, TokenSource};
+use groupme_uploader::token_store::{Keyring, SystemKeyring, TokenSource};
 
 /// Returns the given paths instead of opening a dialog.
 struct FakePicker(Vec<PathBuf>);
@@ -1428,4 +1428,102 @@ fn the_paste_button_uploads_a_copied_bitmap_as_png() {
         .into_rgba8();
     assert_eq!(stored.dimensions(), (16, 9));
     assert_eq!(stored.into_raw(), rgba);
+}
+
+/// Run by [`a_token_saved_through_the_ui_lands_in_a_real_secret_service`] inside its own
+/// session bus with a fresh gnome-keyring: the app with the system keyring saves a token through
+/// Settings, and a restart reads it back from the keyring (no file was written).
+#[test]
+#[ignore = "needs a Secret Service: run by a_token_saved_through_the_ui_lands_in_a_real_secret_service"]
+fn secret_service_session_saves_and_reads_back_the_token() {
+    let world = World::new();
+    let config = || {
+        let mut config = world.config(&world.service.url());
+        config.environment.keyring = Some(Arc::new(SystemKeyring));
+        config
+    };
+    let file = Dirs::under(world.root.path()).config.join("token");
+    {
+        let (mut h, _) = build(config());
+        wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
+        assert_eq!(
+            h.state().token_source,
+            TokenSource::Nowhere,
+            "a fresh keyring"
+        );
+        save_token_through_the_ui(&mut h, "keyring-token-dddd4444");
+        assert_eq!(h.state().token_source, TokenSource::Keyring);
+        h.get_by_label_contains("••••••••4444 — stored in the system keyring");
+        assert!(
+            h.query_by_label_contains("No keyring service is running")
+                .is_none()
+        );
+        h.state_mut().shutdown();
+    }
+    assert!(!file.exists(), "no fallback file when the keyring took it");
+    let (mut h, _) = build(config());
+    wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
+    assert_eq!(h.state().token_source, TokenSource::Keyring);
+    assert_eq!(
+        h.state().token.as_ref().map(Token::expose),
+        Some("keyring-token-dddd4444")
+    );
+    println!("secret service round trip done");
+}
+
+/// Whether `tool` is a program on `PATH`.
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+}
+
+/// The keyring path with a real Secret Service: gnome-keyring in a private session bus
+/// (`dbus-run-session`), never the person's. Environment variables are process-wide, so the app
+/// runs in a child process of this test binary, inside that session.
+#[test]
+fn a_token_saved_through_the_ui_lands_in_a_real_secret_service() {
+    for tool in ["dbus-run-session", "dbus-send", "gnome-keyring-daemon"] {
+        if !on_path(tool) {
+            common::missing_tool(&format!("{tool} (apt: dbus, gnome-keyring)"));
+            return;
+        }
+    }
+    // Unlocked with a throwaway password; then wait (bounded) until the service has its name.
+    let script = r#"set -eu
+printf throwaway | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+tries=0
+until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null \
+    | grep -q 'boolean true'; do
+  tries=$((tries + 1))
+  [ "$tries" -lt 400 ] || { echo "org.freedesktop.secrets never appeared" >&2; exit 1; }
+  sleep 0.05
+done
+exec "$@""#;
+    let root = tempfile::tempdir().expect("dir");
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = common::isolated::command("dbus-run-session", root.path());
+    child
+        .args(["--", "sh", "-c", script, "sh"])
+        .arg(exe)
+        .args([
+            "--exact",
+            "secret_service_session_saves_and_reads_back_the_token",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    let out = child.output().expect("run the child test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the Secret Service session failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("secret service round trip done"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 passed"), "{stdout}");
 }
