@@ -3,6 +3,7 @@
 mod common;
 
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use common::{TOKEN, start_service};
 
@@ -136,4 +137,162 @@ async fn usage_errors_exit_2() {
     .await;
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("endpoint `ftp://x` is not an http(s) URL"));
+}
+
+/// Runs `upload --token TOKEN --endpoint ENDPOINT` plus `args`; its output.
+async fn upload(endpoint: &str, args: &[&str]) -> Output {
+    let root = tempfile::tempdir().expect("dir");
+    let mut cmd = bin(root.path());
+    cmd.args(["upload", "--token", TOKEN, "--endpoint", endpoint])
+        .args(args);
+    let out = run(cmd).await;
+    drop(root);
+    out
+}
+
+/// The `--json` lines of a run that must have succeeded.
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_format_prints_exactly_its_line_and_json_has_picture_url() {
+    let svc = start_service().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("one.png");
+    std::fs::write(&file, common::png(33, 22)).expect("write");
+    let file = file.to_str().expect("utf-8 path");
+    let lines = json_lines(&upload(&svc.url(), &["--json", file]).await);
+    assert_eq!(lines.len(), 1);
+    let url = lines[0]["url"].as_str().expect("url").to_owned();
+    assert!(
+        url.starts_with(&format!("{}/33x22.png.", svc.url())),
+        "{url}"
+    );
+    // The service answers with the same URL as `picture_url`.
+    assert_eq!(lines[0]["picture_url"], url.as_str());
+    // The same bytes again: the service gives the same URL, in each format.
+    for (format, expected) in [
+        ("plain", url.clone()),
+        ("markdown", format!("![]({url})")),
+        ("html", format!("<img src=\"{url}\">")),
+        ("bbcode", format!("[img]{url}[/img]")),
+    ] {
+        let out = upload(&svc.url(), &["--format", format, file]).await;
+        assert!(out.status.success(), "{format}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            format!("{expected}\n"),
+            "--format {format}"
+        );
+    }
+    // Without --format: the plain URL.
+    let out = upload(&svc.url(), &[file]).await;
+    assert_eq!(text(&out.stdout), format!("{url}\n"));
+}
+
+#[tokio::test]
+async fn url_arguments_are_mirrored_by_the_service() {
+    let svc = start_service().await;
+    let png = common::png(44, 12);
+    let served = png.clone();
+    let app = axum::Router::new().route(
+        "/remote.png",
+        axum::routing::get(move || async move { served.clone() }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let origin = format!("http://{}/remote.png", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    let lines = json_lines(&upload(&svc.url(), &["--json", &origin]).await);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["source"], origin.as_str());
+    assert_eq!(lines[0]["width"], 44);
+    assert_eq!(lines[0]["height"], 12);
+    assert_eq!(lines[0]["format"], "png");
+    let url = lines[0]["url"].as_str().expect("url");
+    assert!(url.starts_with(&format!("{}/", svc.url())), "{url}");
+    let (status, stored, _) = common::get_bytes(url).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        stored, png,
+        "the service fetched and stored the remote image"
+    );
+}
+
+#[tokio::test]
+async fn concurrency_bounds_the_uploads_in_flight() {
+    let svc = start_service().await;
+    let gate = common::gate::Gate::start(&svc.url()).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let files: Vec<String> = (0..6)
+        .map(|i| {
+            let path = dir.path().join(format!("{i}.png"));
+            std::fs::write(&path, common::png(10 + i, 10)).expect("write");
+            path.to_string_lossy().into_owned()
+        })
+        .collect();
+    let mut args = vec!["--concurrency", "2"];
+    args.extend(files.iter().map(String::as_str));
+    let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+    let endpoint = gate.url.clone();
+    let cli = tokio::spawn(async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        upload(&endpoint, &args).await
+    });
+    common::until("two uploads held", Duration::from_secs(60), || {
+        gate.in_flight() == 2
+    })
+    .await;
+    // One at a time: each answer lets exactly one more in.
+    for seen in 3..=6 {
+        gate.release_one();
+        common::until("the next upload", Duration::from_secs(60), || {
+            gate.seen() == seen
+        })
+        .await;
+        assert_eq!(gate.peak(), 2, "more than two in flight");
+    }
+    gate.open();
+    let out = cli.await.expect("join");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 6);
+    assert_eq!(gate.peak(), 2);
+}
+
+/// An upload answer whose URL the client accepts.
+fn answer(base: &str) -> String {
+    let url = format!("{base}/10x10.png.0123456789abcdef0123456789abcdef");
+    format!(r#"{{"payload":{{"url":"{url}","picture_url":"{url}"}}}}"#)
+}
+
+#[tokio::test]
+async fn attempts_is_the_number_of_tries() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("retry.png");
+    std::fs::write(&file, common::png(10, 10)).expect("write");
+    let file = file.to_str().expect("utf-8 path");
+    // Two refusals that ask to come back at once, then an answer.
+    let script = |base: &str| {
+        let busy = common::Reply::Answer(503, vec![("Retry-After", "0".into())], "{}".into());
+        vec![busy.clone(), busy, common::Reply::json(200, &answer(base))]
+    };
+    let server = common::Scripted::start(script("http://127.0.0.1:9")).await;
+    let out = upload(&server.url(), &["--attempts", "3", file]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "http://127.0.0.1:9/10x10.png.0123456789abcdef0123456789abcdef\n"
+    );
+    assert_eq!(server.requests().len(), 3);
+    let server = common::Scripted::start(script("http://127.0.0.1:9")).await;
+    let out = upload(&server.url(), &["--attempts", "2", file]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(server.requests().len(), 2, "two tries, no third");
 }

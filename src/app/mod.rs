@@ -21,7 +21,7 @@ use crate::settings::{Dirs, EndpointChoice, Settings};
 use crate::snippet::Snippet;
 use crate::token::Token;
 use crate::token_store::{Keyring, SystemKeyring, TokenSource, TokenStore};
-use worker::{Command, Event, FilePicker, HistoryOp, WorkerHandle, WorkerSetup};
+use worker::{ClipboardReader, Command, Event, FilePicker, HistoryOp, WorkerHandle, WorkerSetup};
 
 /// Decoded previews turned into textures per frame: when dozens arrive together, spreading them
 /// keeps every frame short.
@@ -62,6 +62,9 @@ pub struct Environment {
     pub keyring: Option<Arc<dyn Keyring>>,
     /// Use the system's proxy settings (`HTTPS_PROXY`, `NO_PROXY`…) for uploads and thumbnails.
     pub system_proxy: bool,
+    /// What the Paste button reads: the system clipboard, or in tests one that is empty or
+    /// scripted (never the person's).
+    pub clipboard: Arc<dyn ClipboardReader>,
 }
 
 impl Environment {
@@ -71,16 +74,27 @@ impl Environment {
             gm_token: std::env::var("GM_TOKEN").ok().and_then(Token::new),
             keyring: Some(Arc::new(SystemKeyring)),
             system_proxy: true,
+            clipboard: Arc::new(worker::SystemClipboard),
         }
     }
 
-    /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy.
+    /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy, an empty clipboard.
     pub fn isolated() -> Environment {
         Environment {
             gm_token: None,
             keyring: None,
             system_proxy: false,
+            clipboard: Arc::new(EmptyClipboard),
         }
+    }
+}
+
+/// A clipboard that holds nothing: the isolated environment's.
+struct EmptyClipboard;
+
+impl ClipboardReader for EmptyClipboard {
+    fn read(&self) -> Result<Option<worker::ClipboardContent>, String> {
+        Ok(None)
     }
 }
 
@@ -207,6 +221,7 @@ impl UploaderApp {
                 token_store,
                 system_proxy: config.environment.system_proxy,
                 picker: config.picker,
+                clipboard: config.environment.clipboard,
                 repaint: Arc::new(move || repaint_ctx.request_repaint()),
             },
         );
@@ -551,7 +566,20 @@ impl UploaderApp {
                 if text.is_empty() {
                     return;
                 }
-                self.send(Command::PasteText(text));
+                let links: Vec<&str> = text.split_whitespace().collect();
+                let is_link = |s: &&str| {
+                    let lower = s.to_ascii_lowercase();
+                    lower.starts_with("http://") || lower.starts_with("https://")
+                };
+                if links.iter().all(is_link) {
+                    // Typed and sent on purpose, like a drop: not pasted content, no question.
+                    self.tab = Tab::Queue;
+                    for link in links {
+                        self.add(Source::Url(link.to_owned()));
+                    }
+                } else {
+                    self.send(Command::PasteText(text));
+                }
                 self.url_input.clear();
             }
             Action::Cancel(id) => {

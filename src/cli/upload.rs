@@ -85,11 +85,18 @@ pub async fn run(args: UploadArgs) -> ExitCode {
     } else {
         MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
     };
-    let results = futures_util::stream::iter(args.items.iter())
-        .map(|item| upload_one(&client, item, &bars))
-        .buffered(usize::from(args.concurrency))
+    // Unordered, so a slow item never holds a free slot (`buffered` starts the next item only
+    // once the oldest one ends); the lines are printed in the arguments' order below.
+    let mut results = futures_util::stream::iter(args.items.iter().enumerate())
+        .map(|(i, item)| {
+            let one = upload_one(&client, item, &bars);
+            async move { (i, one.await) }
+        })
+        .buffer_unordered(usize::from(args.concurrency))
         .collect::<Vec<_>>()
         .await;
+    results.sort_by_key(|(i, _)| *i);
+    let results = results.into_iter().map(|(_, r)| r);
     bars.clear().ok();
     let mut failed = 0usize;
     for (item, result) in args.items.iter().zip(results) {

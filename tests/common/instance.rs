@@ -67,11 +67,33 @@ impl Instance {
         env: &[(String, String)],
         extra: &[&str],
     ) -> Instance {
+        Instance::launch(wrapper, store, env, extra, true).await
+    }
+
+    /// [`Instance::start`] with no `--token`: the tokens are `env`'s `GM_SERVICE_TOKENS`, or
+    /// one it generates and prints.
+    pub async fn start_without_token(
+        store: &str,
+        env: &[(String, String)],
+        extra: &[&str],
+    ) -> Instance {
+        Instance::launch(&[], store, env, extra, false).await
+    }
+
+    async fn launch(
+        wrapper: &[&str],
+        store: &str,
+        env: &[(String, String)],
+        extra: &[&str],
+        with_token: bool,
+    ) -> Instance {
         let dir = tempfile::tempdir().expect("dir");
         let log = dir.path().join("serve.log");
         let port = super::free_port();
         let mut cmd = command(dir.path(), wrapper, store, env, port, extra);
-        cmd.args(["--token", INSTANCE_TOKEN]);
+        if with_token {
+            cmd.args(["--token", INSTANCE_TOKEN]);
+        }
         cmd.stderr(std::fs::File::create(&log).expect("log"));
         let child = cmd.spawn().expect("spawn serve");
         let mut instance = Instance {

@@ -4,6 +4,7 @@
 
 pub mod dropped;
 pub mod garage;
+pub mod gate;
 pub mod groupme_api;
 pub mod instance;
 pub mod isolated;

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A real window under Xvfb: start the release binary with no token and a fresh data directory,
 # give it one file on the command line, drop a second one with a real XDND drag source, wait until
-# the embedded service has stored both, take a screenshot and check that it is not blank.
+# the embedded service has stored both, then check exactly: the history holds the two names, the
+# service holds two originals, each byte for byte the source with its metadata removed (as
+# `examples/strip_metadata.rs` removes it), and each served at its history URL; finally a
+# screenshot that is not blank.
 # Usage: tests/gui/xvfb_smoke.sh [SCREENSHOT.png]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,6 +23,15 @@ trap cleanup EXIT
 
 convert -size 800x500 gradient:'#1e88e5'-'#ffb300' "$work/sunset gradient.png"
 cp tests/corpus/jpg/portrait_2.jpg "$work/portrait.jpg"
+# What the app must store for each: the source with its metadata removed ("Remove location…"
+# is on by default). Both sources carry some (ImageMagick's date chunks, the JPEG's EXIF).
+mkdir "$work/expected"
+cargo build --quiet --example strip_metadata
+strip_metadata=${CARGO_TARGET_DIR:-target}/debug/examples/strip_metadata
+for name in "sunset gradient.png" portrait.jpg; do
+  "$strip_metadata" "$work/$name" "$work/expected/$name"
+  cmp -s "$work/$name" "$work/expected/$name" && { echo "FAIL: $name has no metadata to remove" >&2; exit 1; }
+done
 
 Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 xvfb=$!
@@ -49,14 +61,29 @@ for _ in $(seq 150); do
   [ -f "$history" ] && [ "$(grep -c . "$history")" -ge 2 ] && break
   sleep 0.2
 done
-lines=$( [ -f "$history" ] && grep -c . "$history" || echo 0)
-originals=$(find "$work/data/data/service" -type f ! -name '*.preview' ! -name '*.large' ! -name '*.avatar' ! -name '*#*' | wc -l)
-sleep 1.5 # let the service thumbnails load into the window
+fail() { cat "$work/app.log"; echo "FAIL: $*" >&2; exit 1; }
+[ -f "$history" ] || fail "no history written"
+[ "$(grep -c . "$history")" -eq 2 ] || fail "expected exactly 2 history entries: $(cat "$history")"
+# Both names, the dropped file's included, one entry each.
+names=$(jq -r .name "$history" | sort | paste -sd '|')
+[ "$names" = "portrait.jpg|sunset gradient.png" ] || fail "history names: $names"
+# Exactly two originals stored, each the stripped source, and each served at its history URL.
+mapfile -t originals < <(find "$work/data/data/service" -type f ! -name '*.preview' ! -name '*.large' ! -name '*.avatar' ! -name '*#*')
+[ "${#originals[@]}" -eq 2 ] || fail "expected 2 stored originals: ${originals[*]}"
+while IFS=$'\t' read -r name url; do
+  expected="$work/expected/$name"
+  matched=0
+  for stored in "${originals[@]}"; do cmp -s "$stored" "$expected" && matched=1; done
+  [ "$matched" -eq 1 ] || fail "$name: no stored original equals its stripped bytes"
+  case "$url" in http://127.0.0.1:*) ;; *) fail "$name: not a local URL: $url" ;; esac
+  curl -sf --noproxy '*' -o "$work/served" "$url" || fail "$name: $url not served"
+  cmp -s "$work/served" "$expected" || fail "$name: $url serves other bytes"
+done < <(jq -r '[.name, .url] | @tsv' "$history")
+sleep 1.5 # let the service thumbnails load into the window (only for the screenshot)
 wid=$(xdotool search --name "GroupMe Uploader" | head -1)
 import -display "$display" -window "$wid" "$shot"
 colors=$(identify -format '%k' "$shot")
-echo "history entries: $lines, stored originals: $originals, screenshot colours: $colors"
-[ "$lines" -ge 2 ] || { cat "$work/app.log"; echo "FAIL: expected 2 uploads in the history" >&2; exit 1; }
-[ "$originals" -ge 2 ] || { echo "FAIL: expected 2 pictures in the embedded service" >&2; exit 1; }
-[ "$colors" -ge 50 ] || { echo "FAIL: the window looks blank ($colors colours)" >&2; exit 1; }
+echo "history: $names; stored originals equal the stripped sources; screenshot colours: $colors"
+# A sanity check of the picture only: a blank or unrendered window has a handful of colours.
+[ "$colors" -ge 50 ] || fail "the window looks blank ($colors colours)"
 echo "xvfb: 1 passed, 0 failed"

@@ -19,7 +19,9 @@ mod sources;
 mod upload;
 mod writers;
 
-pub use sources::{FilePicker, NativePicker, expand};
+pub use sources::{
+    ClipboardContent, ClipboardReader, FilePicker, NativePicker, SystemClipboard, expand,
+};
 use sources::{encode_pasted, read_clipboard, sources_from_text};
 use upload::{JobSetup, fetch_thumb, run_job};
 use writers::{KnownIndex, history_writer, settings_writer};
@@ -146,6 +148,7 @@ pub struct WorkerSetup {
     /// Use the system's proxy settings (off in tests).
     pub system_proxy: bool,
     pub picker: Arc<dyn FilePicker>,
+    pub clipboard: Arc<dyn ClipboardReader>,
     pub repaint: Repaint,
 }
 
@@ -181,6 +184,7 @@ struct Worker {
     /// Use the system's proxy settings for uploads (off in tests).
     system_proxy: bool,
     picker: Arc<dyn FilePicker>,
+    clipboard: Arc<dyn ClipboardReader>,
     http: reqwest::Client,
 }
 
@@ -236,6 +240,7 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         token_store: setup.token_store,
         system_proxy: setup.system_proxy,
         picker: setup.picker,
+        clipboard: setup.clipboard,
         http: thumbnail_client(setup.system_proxy),
     };
     runtime.spawn(worker.run(cmd_rx));
@@ -401,7 +406,8 @@ impl Worker {
                 });
             }
             Command::ReadClipboard => {
-                tokio::task::spawn_blocking(move || out.send(read_clipboard()));
+                let clipboard = self.clipboard.clone();
+                tokio::task::spawn_blocking(move || out.send(read_clipboard(clipboard.as_ref())));
             }
             Command::PasteText(text) => {
                 tokio::task::spawn_blocking(move || out.send(sources_from_text(&text)));

@@ -34,6 +34,55 @@ impl FilePicker for NativePicker {
     }
 }
 
+/// What the clipboard holds, the most specific kind only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClipboardContent {
+    /// A file manager's copied files.
+    Files(Vec<PathBuf>),
+    Text(String),
+    /// A bitmap, RGBA8 rows.
+    Image {
+        width: usize,
+        height: usize,
+        rgba: Vec<u8>,
+    },
+}
+
+/// Reads the clipboard for the Paste button; behind a trait so tests give their own clipboard
+/// and never read the person's.
+pub trait ClipboardReader: Send + Sync {
+    /// The most specific thing the clipboard holds (files, then text, then a bitmap); `Ok(None)`
+    /// when it holds none of them. Blocking.
+    fn read(&self) -> Result<Option<ClipboardContent>, String>;
+}
+
+/// The system clipboard, through arboard.
+pub struct SystemClipboard;
+
+impl ClipboardReader for SystemClipboard {
+    fn read(&self) -> Result<Option<ClipboardContent>, String> {
+        let mut clipboard = arboard::Clipboard::new().map_err(|e| e.to_string())?;
+        if let Ok(files) = clipboard.get().file_list()
+            && !files.is_empty()
+        {
+            return Ok(Some(ClipboardContent::Files(files)));
+        }
+        if let Ok(text) = clipboard.get_text()
+            && !text.trim().is_empty()
+        {
+            return Ok(Some(ClipboardContent::Text(text)));
+        }
+        Ok(clipboard
+            .get_image()
+            .ok()
+            .map(|img| ClipboardContent::Image {
+                width: img.width,
+                height: img.height,
+                rgba: img.bytes.into_owned(),
+            }))
+    }
+}
+
 fn has_image_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
@@ -114,27 +163,20 @@ pub(super) fn encode_pasted(width: usize, height: usize, rgba: Vec<u8>) -> Event
 
 /// The clipboard, most specific first: a copied file list (files keep their bytes: GIFs stay
 /// animated), then text (URLs, paths), then a bitmap.
-pub(super) fn read_clipboard() -> Event {
-    let mut clipboard = match arboard::Clipboard::new() {
-        Ok(c) => c,
-        Err(e) => return Event::Notice(format!("cannot read the clipboard: {e}")),
-    };
-    if let Ok(files) = clipboard.get().file_list()
-        && !files.is_empty()
-    {
-        return Event::Add {
+pub(super) fn read_clipboard(clipboard: &dyn ClipboardReader) -> Event {
+    match clipboard.read() {
+        Err(e) => Event::Notice(format!("cannot read the clipboard: {e}")),
+        Ok(Some(ClipboardContent::Files(files))) => Event::Add {
             sources: expand(&files),
             pasted: true,
-        };
-    }
-    if let Ok(text) = clipboard.get_text()
-        && !text.trim().is_empty()
-    {
-        return sources_from_text(&text);
-    }
-    match clipboard.get_image() {
-        Ok(img) => encode_pasted(img.width, img.height, img.bytes.into_owned()),
-        Err(_) => Event::Notice("the clipboard holds no image, file or URL".into()),
+        },
+        Ok(Some(ClipboardContent::Text(text))) => sources_from_text(&text),
+        Ok(Some(ClipboardContent::Image {
+            width,
+            height,
+            rgba,
+        })) => encode_pasted(width, height, rgba),
+        Ok(None) => Event::Notice("the clipboard holds no image, file or URL".into()),
     }
 }
 
