@@ -1124,7 +1124,8 @@ fn a_finished_card_shows_the_services_thumbnail() {
     wait_until(&mut h, "the service's thumbnail", |app| {
         app.thumbs.contains_key(&id)
     });
-    // The texture holds the service's `.preview`, pixel for pixel (not the local preview).
+    // The texture is the service's `.preview`: its 200x200 crop, where the local preview keeps
+    // the picture's 4:1 shape.
     let preview = done_url(h.state(), 0).preview().to_string();
     let (status, bytes, _) = world.runtime.block_on(common::get_bytes(&preview));
     assert_eq!(status, 200);
@@ -1132,11 +1133,13 @@ fn a_finished_card_shows_the_services_thumbnail() {
     assert_eq!((served.width(), served.height()), (200, 200));
     let texture = &h.state().thumbs[&id];
     assert_eq!(texture.size(), [200, 200]);
-    assert_ne!(
-        h.state().previews.get(&id).map(|t| t.id()),
-        Some(texture.id()),
-        "a texture of its own"
-    );
+    let local = h
+        .state()
+        .previews
+        .get(&id)
+        .expect("the local preview")
+        .size();
+    assert_eq!(local[0], local[1] * 4, "{local:?}");
     assert!(
         !h.state()
             .notices
