@@ -1124,15 +1124,16 @@ fn a_finished_card_shows_the_services_thumbnail() {
     wait_until(&mut h, "the service's thumbnail", |app| {
         app.thumbs.contains_key(&id)
     });
-    // The texture is the service's `.preview`: its 200x200 crop, where the local preview keeps
-    // the picture's 4:1 shape.
+    // The texture is the service's `.preview`: its 200x200 crop (square, fit into the preview
+    // side), where the local preview keeps the picture's 4:1 shape.
     let preview = done_url(h.state(), 0).preview().to_string();
     let (status, bytes, _) = world.runtime.block_on(common::get_bytes(&preview));
     assert_eq!(status, 200);
     let served = image::load_from_memory(&bytes).expect("decode");
     assert_eq!((served.width(), served.height()), (200, 200));
     let texture = &h.state().thumbs[&id];
-    assert_eq!(texture.size(), [200, 200]);
+    let side = groupme_uploader::preview::PREVIEW_SIDE as usize;
+    assert_eq!(texture.size(), [side, side]);
     let local = h
         .state()
         .previews
