@@ -3,7 +3,7 @@
 # give it one file on the command line, drop a second one with a real XDND drag source, wait until
 # the embedded service has stored both, then check exactly: the history holds the two names, the
 # service holds two originals, each byte for byte the source with its metadata removed (as
-# `examples/strip_metadata.rs` removes it), and each served at its history URL; finally a
+# `tests/gui/strip_metadata.rs` removes it), and each served at its history URL; finally a
 # screenshot that is not blank.
 # Usage: tests/gui/xvfb_smoke.sh [SCREENSHOT.png]
 set -euo pipefail
