@@ -226,10 +226,10 @@ async fn resolve(
     } else {
         MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
     };
-    let results = futures_util::stream::iter(items.iter().zip(on_cdn))
-        .map(|(item, picture)| {
+    let mut results = futures_util::stream::iter(items.iter().zip(on_cdn).enumerate())
+        .map(|(i, (item, picture))| {
             let bars = &bars;
-            async move {
+            let ready = async move {
                 if let Some(picture) = picture {
                     return Ok(Ready {
                         picture,
@@ -246,11 +246,15 @@ async fn resolve(
                         picture: PictureUrl::uploaded(&uploaded),
                         uploaded: true,
                     })
-            }
+            };
+            async move { (i, ready.await) }
         })
-        .buffered(3)
+        // Unordered, so a slow item never holds a free slot; sorted back into the given order.
+        .buffer_unordered(3)
         .collect::<Vec<_>>()
         .await;
+    results.sort_by_key(|(i, _)| *i);
+    let results = results.into_iter().map(|(_, r)| r);
     bars.clear().ok();
     items
         .iter()
