@@ -198,16 +198,9 @@ async fn main() {
         }
     }
     for round in 0..rounds {
-        for i in 0..configs.len() {
-            let r = run(
-                &configs[i],
-                &binary,
-                garage_bin.as_deref(),
-                &images,
-                clients,
-            )
-            .await;
-            configs[i].runs.push(r);
+        for config in &mut configs {
+            let r = run(config, &binary, garage_bin.as_deref(), &images, clients).await;
+            config.runs.push(r);
         }
         println!("round {} of {rounds} done", round + 1);
     }
