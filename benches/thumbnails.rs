@@ -5,12 +5,13 @@
 //! decodes once with shrink-on-load and derives `.preview` and `.avatar` from `.large` as we do,
 //! and ImageMagick `convert` (one call). Beside each time: every output's bytes and its PSNR
 //! against a reference made the same way for everyone (the whole original decoded, then a
-//! Lanczos3 resize to each rendition, by `image::imageops`, which no contender uses). For the JPEG, the floor: a DCT-scaled decode alone
-//! (Pillow's draft mode, the same 1/4 scale as ours), so the distance to it is plain.
+//! Lanczos3 resize to each rendition, by `image::imageops`, which no contender uses). For the
+//! JPEG, the floor: a DCT-scaled decode alone (Pillow's draft mode, the same 1/4 scale as ours),
+//! so the distance to it is plain.
 //! Then cached thumbnail GETs from the service next to nginx configured as a CDN origin, with wrk.
 //!
-//! `cargo bench --bench thumbnails` (BENCH_ROUNDS, default 5; BENCH_GETS_ONLY=1 runs the GETs
-//! only, BENCH_NO_GETS=1 skips them). Needs `/usr/bin/time`; the baselines need
+//! `cargo bench --bench thumbnails` (BENCH_ROUNDS, default 5; BENCH_ONLY=PNG runs the inputs
+//! whose name contains it; BENCH_GETS_ONLY=1 runs the GETs only, BENCH_NO_GETS=1 skips them). Needs `/usr/bin/time`; the baselines need
 //! `apt-get install libvips-tools imagemagick nginx-light wrk` and `pip install pyvips pillow`
 //! (pyvips uses the libvips42 that libvips-tools brings). A missing tool is reported and skipped.
 //!
