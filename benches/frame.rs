@@ -1,8 +1,10 @@
-//! The app's own per-frame work (`logic` + `ui`), driven headless: 1,000 history entries, 50
-//! queued items of which 3 upload (to a slow loopback sink) and 10 previews of 24-megapixel
-//! JPEGs decode, plus a ~200 MB PNG decoding in the background; p50/p99/max per frame on the
-//! Queue and History tabs. Then the time from dropping a 24 MP JPEG to its preview texture, next
-//! to a full `image` decode + resize measured in the same run.
+//! The app's whole frame (`logic` + `ui` + tessellation into triangles), driven headless with the
+//! app's default settings (metadata stripping on): 1,000 history entries, 50 queued items of which
+//! 3 upload (to a slow loopback sink) and 10 previews of 24-megapixel JPEGs decode, plus a ~200 MB
+//! PNG decoding in the background; p50/p99/max per frame on the Queue and History tabs. What is
+//! not timed: painting the triangles on the GPU (there is none here). Then the time from dropping
+//! a 24 MP JPEG to its preview texture, next to the same preview made by a full `image` decode +
+//! resize (no DCT scaling) measured in the same run.
 //!
 //! `cargo bench --bench frame` (BENCH_FRAMES per tab, default 400).
 
@@ -102,6 +104,8 @@ fn input(start: Instant) -> egui::RawInput {
     }
 }
 
+/// One whole frame as eframe runs it, short of painting: logic, ui, the actions, and the
+/// tessellation of what was drawn.
 fn frame(ctx: &egui::Context, app: &mut UploaderApp, raw: egui::RawInput) -> Duration {
     let t = Instant::now();
     let mut output = ctx.run_ui(raw, |ui| {
@@ -111,10 +115,11 @@ fn frame(ctx: &egui::Context, app: &mut UploaderApp, raw: egui::RawInput) -> Dur
             app.apply(ui.ctx(), a);
         }
     });
-    let took = t.elapsed();
     // No renderer here: the textures are dropped on purpose (a debug build asserts otherwise).
     output.textures_delta.clear();
-    took
+    let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
+    std::hint::black_box(primitives);
+    t.elapsed()
 }
 
 fn percentiles(v: &mut [Duration]) -> (f64, f64, f64) {
@@ -182,7 +187,11 @@ fn main() {
         frame(&ctx, &mut app, input(start));
         std::thread::sleep(Duration::from_millis(1));
     }
-    app.settings.strip_metadata = false;
+    // The app's defaults, as a person runs it: metadata stripping on.
+    assert!(
+        app.settings.strip_metadata,
+        "the default settings strip metadata"
+    );
     let mut first = input(start);
     first.dropped_files = dropped
         .iter()
@@ -212,7 +221,7 @@ fn main() {
     let (q50, q99, qmax) = percentiles(&mut queue_frames);
     let (h50, h99, hmax) = percentiles(&mut history_frames);
     println!(
-        "per-frame app work (logic + ui), {} history entries, {} queued, {max_running} uploading at most, {previews_done} previews ready after the queue run, a {huge_mb:.0} MB PNG among them",
+        "whole frame (logic + ui + tessellation), default settings (strip metadata on), {} history entries, {} queued, {max_running} uploading at most, {previews_done} previews ready after the queue run, a {huge_mb:.0} MB PNG among them",
         app.history.len(),
         app.queue.jobs().len()
     );
@@ -220,8 +229,8 @@ fn main() {
     println!("| Queue | {frames} | {q50:.2} | {q99:.2} | {qmax:.2} |");
     println!("| History | {frames} | {h50:.2} | {h99:.2} | {hmax:.2} |");
     println!(
-        "goal: p99 under 2 ms -> {}",
-        if q99.max(h99) < 2.0 { "met" } else { "NOT met" }
+        "goal (issue 16): whole-frame p99 under 4 ms -> {}",
+        if q99.max(h99) < 4.0 { "met" } else { "NOT met" }
     );
 
     // Drop-to-texture for one 24 MP JPEG in an idle app, next to a full decode + resize.
@@ -251,14 +260,17 @@ fn main() {
             std::thread::sleep(Duration::from_millis(1));
         }
         ours.push(t.elapsed());
+        // The same preview (RGBA8, fit PREVIEW_SIDE) without DCT scaling: the whole image decoded
+        // and resized in the layout it decodes to; only the small result becomes RGBA.
         let t = Instant::now();
         let img = image::open(&photo).expect("decode");
-        let (w, h) = groupme_uploader::geometry::fit_within(img.width(), img.height(), 256);
-        let img = image::DynamicImage::ImageRgba8(img.into_rgba8());
+        let side = groupme_uploader::preview::PREVIEW_SIDE;
+        let (w, h) = groupme_uploader::geometry::fit_within(img.width(), img.height(), side);
         let mut dst = image::DynamicImage::new(w, h, img.color());
         fast_image_resize::Resizer::new()
             .resize(&img, &mut dst, &fast_image_resize::ResizeOptions::new())
             .expect("resize");
+        std::hint::black_box(dst.into_rgba8());
         full.push(t.elapsed());
     }
     let ms = |v: &mut Vec<Duration>| {
@@ -275,7 +287,9 @@ fn main() {
     println!(
         "| drop -> preview texture in the app (DCT-scaled decode) | {o_min:.0} | {o_med:.0} |"
     );
-    println!("| full image decode + fast_image_resize (baseline) | {f_min:.0} | {f_med:.0} |");
+    println!(
+        "| full image decode + fast_image_resize to the same RGBA preview (baseline) | {f_min:.0} | {f_med:.0} |"
+    );
     println!(
         "ratio: {:.2}x (median {:.2}x) of the full decode (goal <= 0.6x)",
         o_min / f_min,
