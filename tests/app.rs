@@ -161,12 +161,21 @@ fn drop_two_files_see_urls_and_copy() {
     let (mut h, copied) = world.app(vec![], vec![]);
     h.run_steps(2);
     h.get_by_label_contains("Local service — not GroupMe");
-    h.input_mut().hovered_files.push(egui::HoveredFile {
-        path: Some(a.clone()),
-        mime: String::new(),
-    });
+    for path in [&a, &b] {
+        h.input_mut().hovered_files.push(egui::HoveredFile {
+            path: Some(path.clone()),
+            mime: String::new(),
+        });
+    }
     h.run_steps(2);
+    // The overlay says how many will be added.
+    h.get_by_label("Drop to upload 2 items");
+    h.input_mut().hovered_files.truncate(1);
+    h.run_steps(2);
+    h.get_by_label("Drop to upload 1 item");
     h.input_mut().hovered_files.clear();
+    h.run_steps(2);
+    assert!(h.query_by_label("Drop to upload 1 item").is_none());
     drop_files(&mut h, &[a, b]);
     wait_until(&mut h, "both uploads", |app| all_done(app, 2));
     // The URL is shown, and Copy copies exactly it.

@@ -28,13 +28,18 @@ pub fn drop_overlay_ui(ctx: &egui::Context) {
     } else {
         format!("Drop to upload {hovered} items")
     };
-    painter.text(
-        rect.center(),
-        egui::Align2::CENTER_CENTER,
-        text,
-        egui::FontId::proportional(28.0),
-        egui::Color32::WHITE,
-    );
+    // A label, not painted text: screen readers (and tests) read what the drop will do.
+    egui::Area::new(egui::Id::new("drop_overlay_text"))
+        .order(egui::Order::Foreground)
+        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+        .interactable(false)
+        .show(ctx, |ui| {
+            ui.label(
+                egui::RichText::new(text)
+                    .size(28.0)
+                    .color(egui::Color32::WHITE),
+            );
+        });
 }
 
 /// The empty queue: one big, clickable target that says what to do.
