@@ -29,7 +29,7 @@ pub fn drop_overlay_ui(ctx: &egui::Context) {
         format!("Drop to upload {hovered} items")
     };
     // A label, not painted text: screen readers (and tests) read what the drop will do.
-    egui::Area::new(egui::Id::new("drop_overlay_text"))
+    egui::Area::new(egui::Id::unique("drop_overlay_text"))
         .order(egui::Order::Foreground)
         .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
         .interactable(false)
