@@ -26,6 +26,7 @@
 //! **Clients**
 //! - [`client`]: the Image Service client (upload, mirror; retries, progress, cancel).
 //! - [`groupme`]: the GroupMe API v3 client (send pictures to groups, direct chats and bots).
+//! - [`backoff`]: how long both wait before a retry.
 //!
 //! **The local image service**
 //! - [`service`]: routes, address policy, fetch, storage, admission budgets, connection loop.
@@ -41,6 +42,7 @@
 //! - [`fuzzing`]: the fuzz targets' properties (replayed by `cargo test`).
 
 pub mod app;
+pub mod backoff;
 pub mod cdn_url;
 pub mod cli;
 pub mod client;

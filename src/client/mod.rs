@@ -280,17 +280,12 @@ impl Client {
     /// Backoff before `attempt` (2 or more): the server's `Retry-After` when given, else
     /// exponential with jitter (half fixed, half random), capped by `backoff_max`.
     fn delay_before(&self, attempt: u32, error: &UploadError) -> Duration {
-        let cap = self.config.backoff_max;
-        if let Some(asked) = error.retry_after() {
-            return asked.min(cap);
-        }
-        let exp = self
-            .config
-            .backoff_base
-            .saturating_mul(1 << (attempt - 2).min(16))
-            .min(cap);
-        let half = exp / 2;
-        half + half.mul_f64(fastrand::f64())
+        crate::backoff::delay(
+            attempt,
+            self.config.backoff_base,
+            self.config.backoff_max,
+            error.retry_after(),
+        )
     }
 
     fn request(
