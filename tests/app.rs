@@ -527,15 +527,8 @@ fn a_token_and_proxies_in_the_environment_never_reach_the_app() {
     let exe = std::env::current_exe().expect("test binary");
     let mut child = common::isolated::command(&exe, root.path());
     child
-        .args([
-            "--exact",
-            "an_isolated_app_uploads_to_the_local_service",
-            "--nocapture",
-            "--test-threads=1",
-        ])
         .env("GM_TOKEN", "bogus-token-from-the-environment-0000")
-        .env("GM_ENDPOINT", "https://image.groupme.com")
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+        .env("GM_ENDPOINT", "https://image.groupme.com");
     for key in [
         "HTTPS_PROXY",
         "HTTP_PROXY",
@@ -546,18 +539,11 @@ fn a_token_and_proxies_in_the_environment_never_reach_the_app() {
     ] {
         child.env(key, &proxy);
     }
-    let out = child.output().expect("run the child test");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the isolated upload failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_one_test(child, "an_isolated_app_uploads_to_the_local_service", &[]);
     assert!(
         stdout.contains("isolated upload stored at http://127.0.0.1:"),
         "the child ran the upload: {stdout}"
     );
-    assert!(stdout.contains("1 passed"), "{stdout}");
     assert_eq!(
         connections.load(std::sync::atomic::Ordering::SeqCst),
         0,
@@ -1516,27 +1502,32 @@ exec "$@""#;
     let root = tempfile::tempdir().expect("dir");
     let exe = std::env::current_exe().expect("test binary");
     let mut child = common::isolated::command("dbus-run-session", root.path());
-    child
-        .args(["--", "sh", "-c", script, "sh"])
-        .arg(exe)
-        .args([
-            "--exact",
-            "secret_service_session_saves_and_reads_back_the_token",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    let out = child.output().expect("run the child test");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the Secret Service session failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    child.args(["--", "sh", "-c", script, "sh"]).arg(exe);
+    let stdout = run_one_test(
+        child,
+        "secret_service_session_saves_and_reads_back_the_token",
+        &["--ignored"],
     );
     assert!(
         stdout.contains("secret service round trip done"),
         "{stdout}"
     );
+}
+
+/// Runs the test `name` of this test binary through `child` (this binary, or a wrapper whose
+/// last argument is it), alone and with its output; asserts it ran and passed, returns stdout.
+fn run_one_test(mut child: std::process::Command, name: &str, extra: &[&str]) -> String {
+    child
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .args(extra)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    let out = child.output().expect("run the child test");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{name} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("1 passed"), "{stdout}");
+    stdout
 }
