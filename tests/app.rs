@@ -131,6 +131,15 @@ fn wait_until(h: &mut Harness<'_, UploaderApp>, what: &str, done: impl Fn(&Uploa
     h.run_steps(2);
 }
 
+/// The queued items' names, in queue order.
+fn job_names(app: &UploaderApp) -> Vec<String> {
+    app.queue
+        .jobs()
+        .iter()
+        .map(|j| j.source.display_name())
+        .collect()
+}
+
 fn states(app: &UploaderApp) -> Vec<JobState> {
     app.queue.jobs().iter().map(|j| j.state.clone()).collect()
 }
@@ -804,23 +813,11 @@ fn ctrl_v_of_copied_files_uploads_them_and_without_confirmation_asks_nothing() {
     assert!(uris.contains("copied%20one.png"), "{uris}");
     h.input_mut().events.push(egui::Event::Paste(uris));
     h.step();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !all_done(h.state(), 2) {
-        assert!(h.state().pending_paste.is_empty(), "no confirmation asked");
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for the uploads"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let names: Vec<String> = h
-        .state()
-        .queue
-        .jobs()
-        .iter()
-        .map(|j| j.source.display_name())
-        .collect();
+    wait_until(&mut h, "the uploads", |app| {
+        assert!(app.pending_paste.is_empty(), "no confirmation asked");
+        all_done(app, 2)
+    });
+    let names = job_names(h.state());
     assert_eq!(names, ["copied one.png", "moving.gif"]);
     let (_, served, _) = world
         .runtime
@@ -1375,13 +1372,7 @@ fn the_paste_button_uploads_a_copied_file_list_after_asking() {
     h.get_by_label("Upload").click();
     h.run_steps(2);
     wait_until(&mut h, "the uploads", |app| all_done(app, 2));
-    let names: Vec<String> = h
-        .state()
-        .queue
-        .jobs()
-        .iter()
-        .map(|j| j.source.display_name())
-        .collect();
+    let names = job_names(h.state());
     assert_eq!(names, ["copied.gif", "copied.jpg"]);
     let (_, served, _) = world
         .runtime
