@@ -65,18 +65,6 @@ async fn a_failing_store_answers_500_and_writes_nothing_half() {
     assert_eq!(status, 200, "works again once storage does: {json}");
 }
 
-/// `VmHWM` (peak RSS) of process `pid`, in KiB.
-fn vm_hwm_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .expect("VmHWM")
-}
-
 #[tokio::test]
 async fn two_hundred_concurrent_uploads() {
     let dir = tempfile::tempdir().expect("dir");
@@ -123,7 +111,8 @@ async fn two_hundred_concurrent_uploads() {
         }
     }
     assert!(ok >= 100, "most succeed: {ok}");
-    let hwm = vm_hwm_kib(serve.pid());
+    // `VmHWM`: the peak RSS.
+    let hwm = common::proc_kib(serve.pid(), "VmHWM");
     println!(
         "{ok} of 200 succeeded, the rest got 503; serve's peak RSS {} MiB",
         hwm / 1024

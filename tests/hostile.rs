@@ -5,7 +5,7 @@
 mod common;
 
 use common::instance::{INSTANCE_TOKEN, Instance};
-use common::{TOKEN, http, until};
+use common::{TOKEN, http, proc_kib, until};
 
 use std::time::{Duration, Instant};
 
@@ -17,16 +17,6 @@ async fn serve(extra: &[&str]) -> (Instance, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
     let store = format!("file:{}", dir.path().display());
     (Instance::start(&store, &[], extra).await, dir)
-}
-
-/// A field of `/proc/PID/status` in KiB (`VmRSS`, `VmSize`).
-fn proc_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("field")
 }
 
 /// Sockets the process holds open.
