@@ -23,6 +23,7 @@ pub use sources::{
     ClipboardContent, ClipboardReader, FilePicker, NativePicker, SystemClipboard, expand,
 };
 use sources::{encode_pasted, read_clipboard, sources_from_text};
+pub use upload::ThumbError;
 use upload::{JobSetup, fetch_thumb, run_job};
 use writers::{KnownIndex, history_writer, settings_writer};
 
@@ -112,8 +113,10 @@ pub enum Command {
 #[derive(Debug)]
 pub enum Event {
     Job(JobId, Update),
+    /// A local preview, or why there is none (as text: the card only shows that it has none).
     Preview(JobId, Result<PreviewImage, String>),
-    Thumb(JobId, Result<PreviewImage, String>),
+    /// The service's `.preview` of a finished job.
+    Thumb(JobId, Result<PreviewImage, ThumbError>),
     /// New items to queue; `pasted` ones may need a confirmation.
     Add {
         sources: Vec<Source>,
@@ -370,7 +373,7 @@ impl Worker {
                         }
                         Source::Url(_) => return,
                     };
-                    out.send(Event::Preview(job, result));
+                    out.send(Event::Preview(job, result.map_err(|e| e.to_string())));
                 });
             }
             Command::FetchThumb { job, url } => {
@@ -434,7 +437,8 @@ impl Worker {
             Command::SaveToken(token) => {
                 let store = self.token_store.clone();
                 tokio::task::spawn_blocking(move || {
-                    out.send(Event::TokenSaved(store.save(token.as_ref())));
+                    let saved = store.save(token.as_ref()).map_err(|e| e.to_string());
+                    out.send(Event::TokenSaved(saved));
                 });
             }
             Command::StopUploads(done) | Command::Flush(done) => {

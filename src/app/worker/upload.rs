@@ -172,15 +172,37 @@ fn hash_file(path: &Path) -> Option<String> {
     crate::content_id::of_reader(std::fs::File::open(path).ok()?).ok()
 }
 
-pub(super) async fn fetch_thumb(http: &reqwest::Client, url: &str) -> Result<PreviewImage, String> {
-    let response = http.get(url).send().await.map_err(|e| e.to_string())?;
+/// Why the service's `.preview` of a finished job did not load.
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbError {
+    /// No answer, or the answer broke off.
+    #[error("{0}")]
+    Request(#[from] reqwest::Error),
+    /// The service answered, but not with the picture.
+    #[error("the service answered {0}")]
+    Status(reqwest::StatusCode),
+    /// The bytes are not a picture this app can show.
+    #[error(transparent)]
+    Preview(#[from] preview::PreviewError),
+    /// The decoding task panicked or was stopped.
+    #[error("decoding it stopped unexpectedly")]
+    Interrupted,
+}
+
+pub(super) async fn fetch_thumb(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<PreviewImage, ThumbError> {
+    let response = http.get(url).send().await?;
     if !response.status().is_success() {
-        return Err(format!("the service answered {}", response.status()));
+        return Err(ThumbError::Status(response.status()));
     }
-    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-    tokio::task::spawn_blocking(move || preview::from_bytes(&bytes, preview::PREVIEW_SIDE))
-        .await
-        .map_err(|e| e.to_string())?
+    let bytes = response.bytes().await?;
+    let preview =
+        tokio::task::spawn_blocking(move || preview::from_bytes(&bytes, preview::PREVIEW_SIDE))
+            .await
+            .map_err(|_| ThumbError::Interrupted)?;
+    Ok(preview?)
 }
 
 #[cfg(test)]
