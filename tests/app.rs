@@ -461,6 +461,7 @@ fn metadata_that_cannot_be_removed_is_not_sent_until_the_person_says_so() {
         states(h.state()),
         vec![JobState::Failed {
             reason: "couldn't remove location data from this file".into(),
+            retry_helps: false,
             can_upload_unchanged: true,
         }]
     );

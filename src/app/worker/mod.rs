@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cdn_url::CdnUrl;
 use crate::client::{Client, ClientConfig};
 use crate::history::Entry;
-use crate::jobs::{JobId, Source, Update};
+use crate::jobs::{Failure, JobId, Source, Update};
 use crate::preview::{self, PreviewImage};
 use crate::settings::Settings;
 use crate::token::Token;
@@ -449,7 +449,7 @@ impl Worker {
         let Some(token) = token else {
             self.client = None;
             self.client_error = Some(
-                "no GroupMe access token: add it in Settings (or set GM_TOKEN), or switch to the local service"
+                "no GroupMe access token: add it in Settings, or choose the local service there"
                     .into(),
             );
             return;
@@ -486,7 +486,8 @@ impl Worker {
                 .client_error
                 .clone()
                 .unwrap_or_else(|| "not configured".into());
-            out.send(Event::Job(job, Update::Failed(reason)));
+            // A setting to fix (the token, the endpoint): Retry helps once it is.
+            out.send(Event::Job(job, Update::Failed(Failure::transient(reason))));
             return;
         };
         let cancel = CancellationToken::new();
