@@ -7,16 +7,9 @@ use std::process::ExitCode;
 use futures_util::StreamExt as _;
 use indicatif::{MultiProgress, ProgressDrawTarget};
 
-use crate::client::{Client, ClientConfig, DEFAULT_ENDPOINT, UploadError};
-use crate::groupme::{
-    ApiClient, ApiConfig, ApiError, DEFAULT_API_ENDPOINT, Destination, Outgoing, PictureUrl, Sent,
-    check_text,
-};
-use crate::token::Token;
-
-/// What a missing token costs, and where to get one.
-pub(super) const NO_TOKEN: &str = "no access token. Set GM_TOKEN (or pass --token); get yours at \
-     https://dev.groupme.com (Access Token, top right).";
+use super::args::{ApiArg, NO_TOKEN, ServiceArgs, TokenArg};
+use crate::client::{Client, UploadError};
+use crate::groupme::{ApiClient, ApiError, Destination, Outgoing, PictureUrl, Sent, check_text};
 
 /// Arguments of `send`.
 #[derive(Debug, clap::Args)]
@@ -41,18 +34,14 @@ pub struct SendArgs {
     /// Print one JSON object per line: the picture URL and the message id (or the bot's 202).
     #[arg(long)]
     pub json: bool,
-    /// Image Service root URL, for the pictures not on GroupMe's CDN yet.
-    #[arg(long, env = "GM_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
-    pub endpoint: String,
-    /// GroupMe API root URL.
-    #[arg(long, env = "GM_API_ENDPOINT", default_value = DEFAULT_API_ENDPOINT)]
-    pub api_endpoint: String,
-    /// GroupMe access token (prefer the GM_TOKEN variable: arguments show in `ps`).
-    #[arg(long, env = "GM_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// Attempts per upload and per API call (connect errors, 429 and 5xx are retried).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub attempts: u32,
+    // The Image Service is asked only for the pictures not on GroupMe's CDN yet; `--attempts`
+    // counts API calls too.
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    #[command(flatten)]
+    pub api: ApiArg,
+    #[command(flatten)]
+    pub token: TokenArg,
     /// Image files, image links, or URLs already on GroupMe's CDN (sent as they are).
     #[arg(required = true, value_name = "FILE|URL")]
     pub items: Vec<String>,
@@ -93,7 +82,7 @@ pub async fn run(args: SendArgs) -> ExitCode {
     if let Err(e) = check_text(&args.text) {
         return usage(e.to_string());
     }
-    let token = args.token.clone().and_then(Token::new);
+    let token = args.token.get();
     let on_cdn: Vec<Option<PictureUrl>> = args
         .items
         .iter()
@@ -105,13 +94,13 @@ pub async fn run(args: SendArgs) -> ExitCode {
         return usage(NO_TOKEN.to_owned());
     }
     let uploader = match (needs_upload, &token) {
-        (true, Some(token)) => match uploader(&args, token.clone()) {
+        (true, Some(token)) => match args.service.client(token.clone()) {
             Ok(client) => Some(client),
             Err(e) => return usage(e.to_string()),
         },
         _ => None,
     };
-    let api = match api_client(&args.api_endpoint, token, args.attempts) {
+    let api = match args.api.client(token, args.service.attempts) {
         Ok(api) => api,
         Err(e) => return usage(e.to_string()),
     };
@@ -195,23 +184,6 @@ fn destination(args: &SendArgs) -> Result<Destination, crate::groupme::BadId> {
         // clap requires exactly one; an empty id says what is wrong all the same.
         (None, None, None) => Destination::group(""),
     }
-}
-
-fn uploader(args: &SendArgs, token: Token) -> Result<Client, UploadError> {
-    let mut config = ClientConfig::new(&args.endpoint, token)?;
-    config.max_attempts = args.attempts;
-    Client::new(config)
-}
-
-/// The API client the commands use.
-pub(super) fn api_client(
-    endpoint: &str,
-    token: Option<Token>,
-    attempts: u32,
-) -> Result<ApiClient, ApiError> {
-    let mut config = ApiConfig::new(endpoint, token)?;
-    config.max_attempts = attempts;
-    ApiClient::new(config)
 }
 
 /// Each item's picture, in order: as it is when on GroupMe's CDN, else uploaded (files) or

@@ -8,23 +8,19 @@ use std::sync::{Arc, Mutex};
 use futures_util::StreamExt as _;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::args::{NO_TOKEN, ServiceArgs, TokenArg};
 use crate::cdn_url::Format;
-use crate::client::{
-    Client, ClientConfig, DEFAULT_ENDPOINT, Event, Options, UploadError, Uploaded,
-};
+use crate::client::{Client, Event, Options, UploadError, Uploaded};
 use crate::probe::ImageInfo;
 use crate::snippet::Snippet;
-use crate::token::Token;
 
 /// Arguments of `upload`.
 #[derive(Debug, clap::Args)]
 pub struct UploadArgs {
-    /// Image Service root URL.
-    #[arg(long, env = "GM_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
-    pub endpoint: String,
-    /// GroupMe access token (prefer the GM_TOKEN variable: arguments show in `ps`).
-    #[arg(long, env = "GM_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    #[command(flatten)]
+    pub token: TokenArg,
     /// Print one JSON object per line instead of plain lines.
     #[arg(long)]
     pub json: bool,
@@ -34,9 +30,6 @@ pub struct UploadArgs {
     /// Items uploaded at once.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
-    /// Attempts per item (connect errors, 429 and 5xx are retried with backoff).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub attempts: u32,
     /// Image files to upload and http(s) URLs to mirror.
     #[arg(required = true, value_name = "FILE|URL")]
     pub items: Vec<String>,
@@ -58,22 +51,11 @@ struct JsonLine<'a> {
 
 /// Runs `upload`; exit 0 when every item succeeded, 1 when any failed, 2 on usage errors.
 pub async fn run(args: UploadArgs) -> ExitCode {
-    let Some(token) = args.token.clone().and_then(Token::new) else {
-        eprintln!(
-            "error: no access token. Set GM_TOKEN (or pass --token); get yours at \
-             https://dev.groupme.com (Access Token, top right)."
-        );
+    let Some(token) = args.token.get() else {
+        eprintln!("error: {NO_TOKEN}");
         return ExitCode::from(super::USAGE_ERROR);
     };
-    let mut config = match ClientConfig::new(&args.endpoint, token) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(super::USAGE_ERROR);
-        }
-    };
-    config.max_attempts = args.attempts;
-    let client = match Client::new(config) {
+    let client = match args.service.client(token) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
