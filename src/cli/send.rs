@@ -4,10 +4,8 @@
 
 use std::process::ExitCode;
 
-use futures_util::StreamExt as _;
-use indicatif::{MultiProgress, ProgressDrawTarget};
-
 use super::args::{ApiArg, NO_TOKEN, ServiceArgs, TokenArg};
+use super::upload::{in_order, progress_bars, upload_one};
 use crate::client::{Client, UploadError};
 use crate::groupme::{ApiClient, ApiError, Destination, Outgoing, PictureUrl, Sent, check_text};
 
@@ -193,40 +191,29 @@ async fn resolve(
     on_cdn: Vec<Option<PictureUrl>>,
     uploader: Option<&Client>,
 ) -> Vec<Option<Ready>> {
-    let bars = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        MultiProgress::new()
-    } else {
-        MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
-    };
-    let mut results = futures_util::stream::iter(items.iter().zip(on_cdn).enumerate())
-        .map(|(i, (item, picture))| {
-            let bars = &bars;
-            let ready = async move {
-                if let Some(picture) = picture {
-                    return Ok(Ready {
-                        picture,
-                        uploaded: false,
-                    });
-                }
-                // Never hit: `run` makes the client whenever an item is not on the CDN.
-                let Some(client) = uploader else {
-                    return Err(UploadError::Cancelled);
-                };
-                super::upload::upload_one(client, item, bars)
-                    .await
-                    .map(|(uploaded, _)| Ready {
-                        picture: PictureUrl::uploaded(&uploaded),
-                        uploaded: true,
-                    })
+    let bars = progress_bars();
+    let tasks = items.iter().zip(on_cdn).map(|(item, picture)| {
+        let bars = &bars;
+        async move {
+            if let Some(picture) = picture {
+                return Ok(Ready {
+                    picture,
+                    uploaded: false,
+                });
+            }
+            // Never hit: `run` makes the client whenever an item is not on the CDN.
+            let Some(client) = uploader else {
+                return Err(UploadError::Cancelled);
             };
-            async move { (i, ready.await) }
-        })
-        // Unordered, so a slow item never holds a free slot; sorted back into the given order.
-        .buffer_unordered(3)
-        .collect::<Vec<_>>()
-        .await;
-    results.sort_by_key(|(i, _)| *i);
-    let results = results.into_iter().map(|(_, r)| r);
+            upload_one(client, item, bars)
+                .await
+                .map(|(uploaded, _)| Ready {
+                    picture: PictureUrl::uploaded(&uploaded),
+                    uploaded: true,
+                })
+        }
+    });
+    let results = in_order(tasks, 3).await;
     bars.clear().ok();
     items
         .iter()

@@ -62,23 +62,12 @@ pub async fn run(args: UploadArgs) -> ExitCode {
             return ExitCode::from(super::USAGE_ERROR);
         }
     };
-    let bars = if std::io::stderr().is_terminal() {
-        MultiProgress::new()
-    } else {
-        MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
-    };
-    // Unordered, so a slow item never holds a free slot (`buffered` starts the next item only
-    // once the oldest one ends); the lines are printed in the arguments' order below.
-    let mut results = futures_util::stream::iter(args.items.iter().enumerate())
-        .map(|(i, item)| {
-            let one = upload_one(&client, item, &bars);
-            async move { (i, one.await) }
-        })
-        .buffer_unordered(usize::from(args.concurrency))
-        .collect::<Vec<_>>()
-        .await;
-    results.sort_by_key(|(i, _)| *i);
-    let results = results.into_iter().map(|(_, r)| r);
+    let bars = progress_bars();
+    let uploads = args
+        .items
+        .iter()
+        .map(|item| upload_one(&client, item, &bars));
+    let results = in_order(uploads, usize::from(args.concurrency)).await;
     bars.clear().ok();
     let mut failed = 0usize;
     for (item, result) in args.items.iter().zip(results) {
@@ -99,6 +88,31 @@ pub async fn run(args: UploadArgs) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Progress bars on stderr when it is a terminal; drawn nowhere otherwise.
+pub(super) fn progress_bars() -> MultiProgress {
+    if std::io::stderr().is_terminal() {
+        MultiProgress::new()
+    } else {
+        MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+    }
+}
+
+/// Runs `tasks`, `limit` at a time, and returns their results in the order given. Unordered
+/// while they run, so a slow one never holds a free slot (`buffered` starts the next only once
+/// the oldest ends).
+pub(super) async fn in_order<T>(
+    tasks: impl IntoIterator<Item = impl Future<Output = T>>,
+    limit: usize,
+) -> Vec<T> {
+    let mut results = futures_util::stream::iter(tasks.into_iter().enumerate())
+        .map(|(i, task)| async move { (i, task.await) })
+        .buffer_unordered(limit)
+        .collect::<Vec<_>>()
+        .await;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 pub(super) async fn upload_one(
