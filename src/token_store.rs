@@ -1,9 +1,11 @@
 //! Where the access token is kept: `GM_TOKEN` if set, else the OS keyring (Secret Service on
-//! Linux), else — when no keyring service runs — a 0600 file that says it is unencrypted.
+//! Linux), else a 0600 file that says it is unencrypted. Saving falls back to the file when no
+//! keyring takes the token (none runs, it fails, or it does not answer within 3 s); loading
+//! reads the file when the keyring holds no token.
 //! `GM_TOKEN` and the keyring are handed in by the caller (the window passes the real ones,
 //! tests pass none or a fake), so nothing here reads the process environment. Keyring calls can
 //! block forever on a frozen provider, so each runs on its own thread with a timeout; the app
-//! calls all of this from its worker, never from the UI thread.
+//! loads and saves from its worker, never on the UI thread.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
