@@ -1313,10 +1313,18 @@ fn with_no_keyring_the_token_goes_to_a_private_file_the_ui_warns_about() {
         wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
         save_token_through_the_ui(&mut h, "file-token-cccc3333");
         assert_eq!(h.state().work.token_source, TokenSource::File(path.clone()));
-        h.get_by_label(
-            "No keyring service is running, so the token is kept in a private file (not encrypted).",
+        // The warning once, in its own line; the token's line and the notice only say where.
+        let warning = format!(
+            "No keyring service is running, so the token is kept unencrypted in {} (readable only by you).",
+            path.display()
         );
-        h.get_by_label_contains("••••••••3333 — stored UNENCRYPTED in");
+        h.get_by_label(&warning);
+        h.get_by_label("Token ••••••••3333 — stored in a private file");
+        assert_eq!(
+            h.query_all_by_label_contains("nencrypted").count(),
+            1,
+            "the storage warning appears once"
+        );
         h.state_mut().shutdown();
     }
     let mode =

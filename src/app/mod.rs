@@ -254,6 +254,7 @@ impl UploaderApp {
     /// it here: the first frame is drawn at once, in the loading state); queues the
     /// command-line items (they start once everything is read).
     pub fn new(ctx: &egui::Context, config: AppConfig) -> Self {
+        crate::ui::theme::install(ctx);
         let token_store = TokenStore::new(
             &config.dirs.config,
             config.environment.gm_token.clone(),
@@ -572,7 +573,10 @@ impl UploaderApp {
             Event::Notice(text) | Event::NoFileDialog(text) => self.notice(text, true),
             Event::TokenSaved(result) => match result {
                 Ok(source) => {
-                    let text = format!("token {}", source.describe());
+                    let text = match source {
+                        TokenSource::Nowhere => "token forgotten".to_owned(),
+                        _ => format!("token saved: {}", source.place()),
+                    };
                     self.work.token_source = source;
                     self.notice(text, false);
                 }

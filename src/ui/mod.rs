@@ -7,6 +7,7 @@ mod job_card;
 mod links;
 mod overlay;
 mod settings_tab;
+pub mod theme;
 mod top_bar;
 
 use eframe::egui;
