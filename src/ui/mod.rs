@@ -117,6 +117,15 @@ fn queue_ui(ui: &mut egui::Ui, app: &UiParts<'_>, actions: &mut Vec<Action>) {
             if ui.button("Clear finished").clicked() {
                 actions.push(Action::ClearDone);
             }
+            let failed = app
+                .work
+                .queue
+                .jobs()
+                .iter()
+                .any(|j| matches!(j.state, crate::jobs::JobState::Failed { .. }));
+            if failed && ui.button("Clear failed").clicked() {
+                actions.push(Action::ClearFailed);
+            }
             if let Some(all) = app.work.all_done_urls(app.settings.copy_format)
                 && ui
                     .button(format!("Copy all ({})", app.settings.copy_format.label()))
