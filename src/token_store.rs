@@ -55,6 +55,17 @@ impl TokenSource {
             TokenSource::Nowhere => "not set".into(),
         }
     }
+
+    /// Where the token is, in a few words and without the warning that a file is unencrypted:
+    /// the window says that once, in Settings.
+    pub fn place(&self) -> &'static str {
+        match self {
+            TokenSource::Env => "from the GM_TOKEN variable",
+            TokenSource::Keyring => "stored in the system keyring",
+            TokenSource::File(_) => "stored in a private file",
+            TokenSource::Nowhere => "not set",
+        }
+    }
 }
 
 /// A keyring holding one token. Calls may block (a keyring may ask the person, or hang): the

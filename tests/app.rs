@@ -185,13 +185,14 @@ fn drop_two_files_see_urls_and_copy() {
     }
     h.run_steps(2);
     // The overlay says how many will be added.
-    h.get_by_label("Drop to upload 2 items");
+    // Folders are expanded after the drop: what hovers is counted as what it is.
+    h.get_by_label("Drop to add 2 files and folders");
     h.input_mut().hovered_files.truncate(1);
     h.run_steps(2);
-    h.get_by_label("Drop to upload 1 item");
+    h.get_by_label("Drop to add 1 file or folder");
     h.input_mut().hovered_files.clear();
     h.run_steps(2);
-    assert!(h.query_by_label("Drop to upload 1 item").is_none());
+    assert!(h.query_by_label("Drop to add 1 file or folder").is_none());
     drop_files(&mut h, &[a, b]);
     wait_until(&mut h, "both uploads", |app| all_done(app, 2));
     // The URL is shown, and Copy copies exactly it.
@@ -272,8 +273,43 @@ fn a_text_file_named_jpg_gets_a_clear_error() {
             .iter()
             .any(|s| matches!(s, JobState::Failed { .. }))
     });
-    h.get_by_label_contains("holiday.jpg: not an image (expected JPEG, PNG, GIF or WebP)");
-    h.get_by_label("Retry");
+    // Plain words, without the path the card's name already gives, and no Retry: the same
+    // bytes would fail the same way.
+    h.get_by_label("Failed: this is not a picture (JPEG, PNG, GIF or WebP are accepted)");
+    assert!(h.query_by_label("Retry").is_none());
+    let dir = world.files.path().to_string_lossy().into_owned();
+    assert!(
+        h.query_by_label_contains(&dir).is_none(),
+        "no path on the card"
+    );
+}
+
+#[test]
+fn a_damaged_photo_says_so_plainly_and_clear_failed_removes_it() {
+    let world = World::new();
+    let whole = common::jpeg(64, 48);
+    let cut = world.file("cut.jpg", &whole[..120]);
+    let good = world.file("good.png", &common::png(20, 20));
+    let (mut h, _) = world.app(vec![], vec![]);
+    drop_files(&mut h, &[cut, good]);
+    wait_until(&mut h, "both to finish", |app| {
+        let s = states(app);
+        s.len() == 2 && s.iter().all(JobState::is_finished)
+    });
+    h.run_steps(2);
+    h.get_by_label("Failed: this file is damaged: the JPEG ends early");
+    assert!(
+        h.query_by_label("Retry").is_none(),
+        "Retry cannot mend a damaged file"
+    );
+    assert_eq!(h.query_all_by_label_contains("Failed:").count(), 1);
+    h.get_by_label("Clear failed").click();
+    h.run_steps(2);
+    assert_eq!(job_names(h.state()), ["good.png"]);
+    assert!(
+        h.query_by_label("Clear failed").is_none(),
+        "nothing failed any more"
+    );
 }
 
 #[test]
@@ -291,6 +327,16 @@ fn a_failed_upload_can_be_retried() {
         matches!(states(app).first(), Some(JobState::Failed { .. }))
     });
     h.get_by_label_contains("cannot reach");
+    assert!(
+        matches!(
+            states(h.state()).first(),
+            Some(JobState::Failed {
+                retry_helps: true,
+                ..
+            })
+        ),
+        "a network failure keeps Retry"
+    );
     // The service comes up on that address; Retry succeeds.
     let service = world.runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await.expect("rebind");
@@ -1313,10 +1359,18 @@ fn with_no_keyring_the_token_goes_to_a_private_file_the_ui_warns_about() {
         wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
         save_token_through_the_ui(&mut h, "file-token-cccc3333");
         assert_eq!(h.state().work.token_source, TokenSource::File(path.clone()));
-        h.get_by_label(
-            "No keyring service is running, so the token is kept in a private file (not encrypted).",
+        // The warning once, in its own line; the token's line and the notice only say where.
+        let warning = format!(
+            "No keyring service is running, so the token is kept unencrypted in {} (readable only by you).",
+            path.display()
         );
-        h.get_by_label_contains("••••••••3333 — stored UNENCRYPTED in");
+        h.get_by_label(&warning);
+        h.get_by_label("Token ••••••••3333 — stored in a private file");
+        assert_eq!(
+            h.query_all_by_label_contains("nencrypted").count(),
+            1,
+            "the storage warning appears once"
+        );
         h.state_mut().shutdown();
     }
     let mode =
@@ -1548,4 +1602,225 @@ fn run_one_test(mut child: std::process::Command, name: &str, extra: &[&str]) ->
     );
     assert!(stdout.contains("1 passed"), "{stdout}");
     stdout
+}
+
+#[test]
+fn text_typed_in_the_url_field_that_is_not_a_link_stays_there() {
+    let world = World::new();
+    let (mut h, _) = world.app(vec![], vec![]);
+    h.run_steps(2);
+    let field = h.get_by_role(egui::accesskit::Role::TextInput);
+    field.focus();
+    field.type_text("cat.png from yesterday");
+    h.run_steps(2);
+    h.get_by_label("Mirror").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().view.url_input,
+        "cat.png from yesterday",
+        "not erased"
+    );
+    let notices: Vec<&str> = h
+        .state()
+        .work
+        .notices
+        .iter()
+        .map(|n| n.text.as_str())
+        .collect();
+    assert_eq!(notices, ["not a link: \u{201c}cat.png\u{201d}"]);
+    assert!(h.state().work.queue.jobs().is_empty());
+    assert!(h.state().work.pending_paste.is_empty(), "not called pasted");
+}
+
+#[test]
+fn a_pasted_sentence_gives_its_link_and_one_notice() {
+    let world = World::new();
+    let origin = origin(&world);
+    let (mut h, _) = world.app(vec![], vec![]);
+    h.state_mut().settings.confirm_paste = false;
+    h.run_steps(2);
+    h.input_mut()
+        .events
+        .push(egui::Event::Paste(format!("{origin} is the one I meant")));
+    h.step();
+    wait_until(&mut h, "the mirror", |app| all_done(app, 1));
+    assert_eq!(job_names(h.state()), [origin]);
+    let notices: Vec<&str> = h
+        .state()
+        .work
+        .notices
+        .iter()
+        .map(|n| n.text.as_str())
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].starts_with("ignored 5 words that are neither links nor existing files"),
+        "{notices:?}"
+    );
+}
+
+/// The V key's release with Ctrl, as the window sends it after a Ctrl+V.
+fn ctrl_v_released() -> egui::Event {
+    egui::Event::Key {
+        key: egui::Key::V,
+        physical_key: None,
+        pressed: false,
+        repeat: false,
+        modifiers: egui::Modifiers::COMMAND,
+    }
+}
+
+#[test]
+fn ctrl_v_with_a_copied_file_list_does_what_the_paste_button_does() {
+    let world = World::new();
+    let files = vec![
+        world.file("one.png", &common::png(10, 10)),
+        world.file("two.jpg", &common::jpeg(12, 10)),
+    ];
+    let clipboard = Arc::new(TestClipboard(Mutex::new(Some(ClipboardContent::Files(
+        files,
+    )))));
+    let mut h = app_with_clipboard(&world, clipboard);
+    h.run_steps(2);
+    // A file manager's copy holds no text and no bitmap: egui pastes nothing, only the key's
+    // release arrives.
+    h.input_mut().events.push(ctrl_v_released());
+    h.step();
+    wait_until(&mut h, "the paste confirmation", |app| {
+        app.work.pending_paste.len() == 2
+    });
+    h.get_by_label("Upload 2 pasted items? Uploaded images are public to anyone with the link.");
+    h.get_by_label("Discard").click();
+    h.run_steps(2);
+    // With text beside the files, egui's paste and the release are one Ctrl+V: read once, and
+    // the files win over the text.
+    h.input_mut()
+        .events
+        .push(egui::Event::Paste("/one.png\n/two.jpg".into()));
+    h.step();
+    h.input_mut().events.push(ctrl_v_released());
+    h.step();
+    wait_until(&mut h, "the paste confirmation", |app| {
+        !app.work.pending_paste.is_empty()
+    });
+    for _ in 0..20 {
+        h.step();
+    }
+    let names: Vec<String> = h
+        .state()
+        .work
+        .pending_paste
+        .iter()
+        .map(groupme_uploader::jobs::Source::display_name)
+        .collect();
+    assert_eq!(names, ["one.png", "two.jpg"], "one read of the clipboard");
+}
+
+/// A picker that cannot open, as on a machine with neither the portal nor zenity.
+struct NoDialogPicker;
+
+impl FilePicker for NoDialogPicker {
+    fn pick(&self) -> futures_util::future::BoxFuture<'static, Result<Vec<PathBuf>, NoDialog>> {
+        Box::pin(async { Err(NoDialog) })
+    }
+}
+
+#[test]
+fn without_a_file_dialog_the_window_says_why_and_offers_a_path_field() {
+    let world = World::new();
+    let photo = world.file("typed.png", &common::png(16, 16));
+    let mut config = world.config(&world.service.url());
+    config.picker = Arc::new(NoDialogPicker);
+    let (mut h, _) = build(config);
+    wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
+    h.get_by_label("Add images…").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the picker's failure", |app| {
+        app.work.no_file_dialog.is_some()
+    });
+    h.run_steps(2);
+    h.get_by_label_contains(
+        "no file dialog could open: install xdg-desktop-portal (with xdg-desktop-portal-gtk or -kde) or zenity",
+    );
+    let field = h.get_by_label("Path");
+    field.focus();
+    field.type_text("/no/such/place.png");
+    h.run_steps(2);
+    h.get_by_label("Add").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().view.path_input,
+        "/no/such/place.png",
+        "kept to mend"
+    );
+    assert!(
+        h.state()
+            .work
+            .notices
+            .iter()
+            .any(|n| n.text == "no such file or folder: /no/such/place.png")
+    );
+    h.state_mut().view.path_input = photo.display().to_string();
+    h.run_steps(2);
+    h.get_by_label("Add").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the upload", |app| all_done(app, 1));
+    assert_eq!(job_names(h.state()), ["typed.png"]);
+    assert_eq!(h.state().view.path_input, "");
+}
+
+#[test]
+fn with_groupme_chosen_and_no_token_settings_do_not_promise_the_local_service() {
+    let world = World::new();
+    let (mut h, _) = world.app(vec![], vec![]);
+    h.state_mut().settings.endpoint = Some(groupme_uploader::settings::EndpointChoice::GroupMe);
+    h.get_by_label("Settings").click();
+    h.run_steps(2);
+    h.get_by_label_contains("No token: uploads fail until you add one here");
+    assert!(
+        h.query_by_label_contains("uploads go to the local service")
+            .is_none()
+    );
+}
+
+/// A JPEG `w`×`h` whose EXIF orientation (6) turns it a quarter.
+fn turned_jpeg(w: u32, h: u32) -> Vec<u8> {
+    let plain = common::jpeg(w, h);
+    let mut exif =
+        b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0".to_vec();
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&u16::try_from(exif.len() + 2).expect("len").to_be_bytes());
+    out.append(&mut exif);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+#[test]
+fn cards_show_the_size_a_person_sees_also_when_reused_or_mirrored() {
+    let world = World::new();
+    let origin = origin(&world);
+    let portrait = world.file("portrait.jpg", &turned_jpeg(64, 48));
+    let (mut h, _) = world.app(vec![], vec![]);
+    h.state_mut().settings.strip_metadata = false;
+    drop_files(&mut h, std::slice::from_ref(&portrait));
+    wait_until(&mut h, "the upload", |app| all_done(app, 1));
+    h.run_steps(2);
+    h.get_by_label_contains("48×64 · JPEG");
+    // The same file again: already uploaded, its size line kept.
+    drop_files(&mut h, std::slice::from_ref(&portrait));
+    wait_until(&mut h, "the reuse", |app| all_done(app, 2));
+    h.run_steps(2);
+    assert_eq!(
+        h.query_all_by_label_contains("×").count(),
+        2,
+        "both cards keep a size line"
+    );
+    // A mirrored link's card has one too.
+    h.state_mut().view.url_input = origin;
+    h.get_by_label("Mirror").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the mirror", |app| all_done(app, 3));
+    h.run_steps(2);
+    h.get_by_label_contains("40×20 · PNG · mirrored by the service");
 }

@@ -24,7 +24,7 @@ use crate::settings::{Dirs, EndpointChoice, Settings};
 use crate::snippet::Snippet;
 use crate::token::Token;
 use crate::token_store::{TokenSource, TokenStore};
-use worker::{Command, Event, FilePicker, HistoryOp, WorkerHandle, WorkerSetup};
+use worker::{Command, Event, FilePicker, HistoryOp, WindowPaste, WorkerHandle, WorkerSetup};
 
 /// Decoded previews turned into textures per frame: when dozens arrive together, spreading them
 /// keeps every frame short.
@@ -73,6 +73,9 @@ pub enum Action {
     UploadUnchanged(JobId),
     Remove(JobId),
     ClearDone,
+    ClearFailed,
+    /// A path typed in the path field (offered when no file dialog can open).
+    AddPath(String),
     Copy(String),
     ConfirmPaste(bool),
     HistoryRemove(usize),
@@ -144,6 +147,8 @@ pub struct View {
     pub custom_endpoint: String,
     /// Asking "clear history?" now.
     pub confirm_clear: bool,
+    /// Text of the path field, offered when no file dialog can open.
+    pub path_input: String,
 }
 
 impl Default for View {
@@ -155,6 +160,7 @@ impl Default for View {
             token_input: String::new(),
             custom_endpoint: String::new(),
             confirm_clear: false,
+            path_input: String::new(),
         }
     }
 }
@@ -174,6 +180,8 @@ pub struct Work {
     pub token_source: TokenSource,
     /// The embedded local service.
     pub local: LocalService,
+    /// Why the file picker could not open, once it failed: the window then offers a path field.
+    pub no_file_dialog: Option<String>,
 }
 
 impl Work {
@@ -231,6 +239,19 @@ struct Runtime {
     configured: Option<(String, Option<Token>, u32, bool)>,
     /// For event handling outside a frame (closing).
     ctx: egui::Context,
+    /// Ctrl+V bookkeeping, see [`UploaderApp::read_input`].
+    paste_keys: PasteKeys,
+}
+
+/// What one Ctrl+V looked like so far. egui turns the key press into a paste of the clipboard's
+/// text or bitmap, and into nothing when it holds neither (a file manager's copied files); the V
+/// key's release arrives either way, without its press (taken for the paste).
+#[derive(Debug, Default)]
+struct PasteKeys {
+    /// A V press reached the app: it was typing, not a paste.
+    v_pressed: bool,
+    /// egui's own paste of this keystroke was already acted on.
+    pasted: bool,
 }
 
 /// What the ui gets for one pass: it may edit the settings (widgets bound to them, followed by
@@ -254,6 +275,7 @@ impl UploaderApp {
     /// it here: the first frame is drawn at once, in the loading state); queues the
     /// command-line items (they start once everything is read).
     pub fn new(ctx: &egui::Context, config: AppConfig) -> Self {
+        crate::ui::theme::install(ctx);
         let token_store = TokenStore::new(
             &config.dirs.config,
             config.environment.gm_token.clone(),
@@ -283,6 +305,7 @@ impl UploaderApp {
                 notices: Vec::new(),
                 token: None,
                 token_source: TokenSource::Nowhere,
+                no_file_dialog: None,
                 local: LocalService {
                     url: config.local_url,
                     token: config.local_token,
@@ -294,6 +317,7 @@ impl UploaderApp {
                 worker,
                 configured: None,
                 ctx: ctx.clone(),
+                paste_keys: PasteKeys::default(),
             },
         };
         let (urls, paths): (Vec<String>, Vec<String>) = config
@@ -434,22 +458,61 @@ impl UploaderApp {
     /// on twice: while the window is hidden eframe calls `logic` again with the last shown
     /// frame's input, and a paste left there would be uploaded on every such call.
     fn read_input(&mut self, ctx: &egui::Context) {
-        // A paste goes to the focused text field when there is one; otherwise it is an upload.
+        // A paste goes to the focused text field when there is one; otherwise Ctrl+V is the
+        // Paste button.
         let pastes_are_uploads = !ctx.egui_wants_keyboard_input();
-        let (dropped, events, open) = ctx.input_mut(|i| {
+        let keys = &mut self.runtime.paste_keys;
+        let (dropped, shortcuts, open) = ctx.input_mut(|i| {
             let open = i.consume_shortcut(&egui::KeyboardShortcut::new(
                 egui::Modifiers::COMMAND,
                 egui::Key::O,
             ));
-            let mut pastes = Vec::new();
-            if pastes_are_uploads {
-                let (taken, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut i.events)
-                    .into_iter()
-                    .partition(|e| matches!(e, egui::Event::Paste(_) | egui::Event::PasteImage(_)));
-                i.events = rest;
-                pastes = taken;
+            let mut shortcuts = Vec::new();
+            let mut kept = Vec::new();
+            for event in std::mem::take(&mut i.events) {
+                match event {
+                    egui::Event::Paste(text) if pastes_are_uploads => {
+                        keys.pasted = true;
+                        shortcuts.push(Some(WindowPaste::Text(text)));
+                    }
+                    egui::Event::PasteImage(image) if pastes_are_uploads => {
+                        keys.pasted = true;
+                        shortcuts.push(Some(WindowPaste::Image {
+                            width: image.size[0],
+                            height: image.size[1],
+                            rgba: image
+                                .pixels
+                                .iter()
+                                .flat_map(|c| c.to_srgba_unmultiplied())
+                                .collect(),
+                        }));
+                    }
+                    egui::Event::Paste(_) | egui::Event::PasteImage(_) => {
+                        keys.pasted = true;
+                        kept.push(event);
+                    }
+                    egui::Event::Key {
+                        key: egui::Key::V | egui::Key::Paste,
+                        pressed,
+                        ..
+                    } => {
+                        if pressed {
+                            keys.v_pressed = true;
+                        } else {
+                            // A release whose press never arrived was a paste; egui pasted
+                            // nothing for it when the clipboard held only copied files.
+                            if pastes_are_uploads && !keys.v_pressed && !keys.pasted {
+                                shortcuts.push(None);
+                            }
+                            *keys = PasteKeys::default();
+                        }
+                        kept.push(event);
+                    }
+                    other => kept.push(other),
+                }
             }
-            (std::mem::take(&mut i.raw.dropped_files), pastes, open)
+            i.events = kept;
+            (std::mem::take(&mut i.raw.dropped_files), shortcuts, open)
         });
         if open {
             self.apply(ctx, Action::Pick);
@@ -463,20 +526,8 @@ impl UploaderApp {
             self.view.tab = Tab::Queue;
             self.send(Command::Expand(paths));
         }
-        for event in events {
-            match event {
-                egui::Event::Paste(text) => self.send(Command::PasteText(text)),
-                egui::Event::PasteImage(image) => self.send(Command::PasteImage {
-                    width: image.size[0],
-                    height: image.size[1],
-                    rgba: image
-                        .pixels
-                        .iter()
-                        .flat_map(|c| c.to_srgba_unmultiplied())
-                        .collect(),
-                }),
-                _ => {}
-            }
+        for window in shortcuts {
+            self.send(Command::PasteShortcut(window));
         }
     }
 
@@ -569,10 +620,17 @@ impl UploaderApp {
                     }
                 }
             }
-            Event::Notice(text) | Event::NoFileDialog(text) => self.notice(text, true),
+            Event::Notice(text) => self.notice(text, true),
+            Event::NoFileDialog(text) => {
+                self.view.tab = Tab::Queue;
+                self.work.no_file_dialog = Some(text);
+            }
             Event::TokenSaved(result) => match result {
                 Ok(source) => {
-                    let text = format!("token {}", source.describe());
+                    let text = match source {
+                        TokenSource::Nowhere => "token forgotten".to_owned(),
+                        _ => format!("token saved: {}", source.place()),
+                    };
                     self.work.token_source = source;
                     self.notice(text, false);
                 }
@@ -629,22 +687,29 @@ impl UploaderApp {
                 if text.is_empty() {
                     return;
                 }
-                let links: Vec<&str> = text.split_whitespace().collect();
-                let is_link = |s: &&str| {
-                    let lower = s.to_ascii_lowercase();
-                    lower.starts_with("http://") || lower.starts_with("https://")
-                };
-                if links.iter().all(is_link) {
-                    // Typed and sent on purpose, like a drop: not pasted content, no question.
-                    self.view.tab = Tab::Queue;
-                    for link in links {
-                        self.add(Source::Url(link.to_owned()));
-                    }
-                } else {
-                    self.send(Command::PasteText(text));
+                let words: Vec<&str> = text.split_whitespace().collect();
+                if let Some(word) = words.iter().find(|w| !crate::jobs::is_web_url(w)) {
+                    // The field keeps the text, so a typo can be mended.
+                    let word: String = word.chars().take(60).collect();
+                    self.notice(format!("not a link: \u{201c}{word}\u{201d}"), true);
+                    return;
+                }
+                // Typed and sent on purpose, like a drop: not pasted content, no question.
+                self.view.tab = Tab::Queue;
+                for link in words {
+                    self.add(Source::Url(link.to_owned()));
                 }
                 self.view.url_input.clear();
             }
+            Action::AddPath(text) => match typed_path(&text) {
+                Some(path) => {
+                    self.view.path_input.clear();
+                    self.view.tab = Tab::Queue;
+                    self.send(Command::Expand(vec![path]));
+                }
+                None if text.trim().is_empty() => {}
+                None => self.notice(format!("no such file or folder: {}", text.trim()), true),
+            },
             Action::Cancel(id) => {
                 if self.work.queue.cancel(id) {
                     self.send(Command::Cancel(id));
@@ -663,6 +728,7 @@ impl UploaderApp {
                 }
             }
             Action::ClearDone => self.work.queue.clear_done(),
+            Action::ClearFailed => self.work.queue.clear_failed(),
             Action::Copy(text) => {
                 ctx.copy_text(text);
                 self.notice("copied", false);
@@ -712,6 +778,22 @@ impl UploaderApp {
             Action::SetTab(tab) => self.view.tab = tab,
         }
     }
+}
+
+/// A path typed or pasted into the path field, when it names something that exists: as it is, as
+/// a `file://` URI, with quotes around it, or from `~/`.
+fn typed_path(text: &str) -> Option<PathBuf> {
+    let text = text.trim().trim_matches(['"', '\'']);
+    let path = if let Some(rest) = text.strip_prefix("~/") {
+        directories::BaseDirs::new()?.home_dir().join(rest)
+    } else if let Ok(uri) = url::Url::parse(text)
+        && uri.scheme() == "file"
+    {
+        uri.to_file_path().ok()?
+    } else {
+        PathBuf::from(text)
+    };
+    (path.is_absolute() && path.exists()).then_some(path)
 }
 
 fn texture(ctx: &egui::Context, name: &str, img: &PreviewImage) -> egui::TextureHandle {

@@ -86,14 +86,16 @@ pub fn job_card_ui(
                     JobState::Failed {
                         reason,
                         can_upload_unchanged,
-                        ..
+                        retry_helps,
                     } => {
                         ui.label(
                             egui::RichText::new(format!("Failed: {reason}"))
                                 .color(ui.visuals().error_fg_color),
                         );
                         ui.horizontal(|ui| {
-                            if ui.button("Retry").clicked() {
+                            // Offered only where another attempt can end differently: a damaged
+                            // or refused picture would fail the same way.
+                            if *retry_helps && ui.button("Retry").clicked() {
                                 actions.push(Action::Retry(job.id));
                             }
                             if *can_upload_unchanged
@@ -129,14 +131,24 @@ pub fn job_card_ui(
     });
 }
 
+/// The size line: bytes, the size a person sees and the format, from the probe or, for what was
+/// never probed here (already uploaded, mirrored), from the CDN URL.
 fn details(job: &Job) -> String {
     let mut parts = Vec::new();
     if let Some(size) = job.size {
         parts.push(human_bytes(size));
     }
+    let from_url = match &job.state {
+        JobState::Done { url, .. } => url.dimensions().zip(url.format()),
+        _ => None,
+    };
     if let Some(info) = job.info {
-        parts.push(format!("{}×{}", info.width, info.height));
+        let (w, h) = info.seen_size();
+        parts.push(format!("{w}×{h}"));
         parts.push(info.format.name().to_owned());
+    } else if let Some(((w, h), format)) = from_url {
+        parts.push(format!("{w}×{h}"));
+        parts.push(format.name().to_owned());
     }
     if matches!(job.source, Source::Url(_)) {
         parts.push("mirrored by the service".to_owned());

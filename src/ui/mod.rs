@@ -7,6 +7,7 @@ mod job_card;
 mod links;
 mod overlay;
 mod settings_tab;
+pub mod theme;
 mod top_bar;
 
 use eframe::egui;
@@ -115,6 +116,15 @@ fn queue_ui(ui: &mut egui::Ui, app: &UiParts<'_>, actions: &mut Vec<Action>) {
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.button("Clear finished").clicked() {
                 actions.push(Action::ClearDone);
+            }
+            let failed = app
+                .work
+                .queue
+                .jobs()
+                .iter()
+                .any(|j| matches!(j.state, crate::jobs::JobState::Failed { .. }));
+            if failed && ui.button("Clear failed").clicked() {
+                actions.push(Action::ClearFailed);
             }
             if let Some(all) = app.work.all_done_urls(app.settings.copy_format)
                 && ui

@@ -23,10 +23,11 @@ pub fn drop_overlay_ui(ctx: &egui::Context) {
         egui::Stroke::new(3.0, egui::Color32::from_rgb(0, 175, 240)),
         egui::StrokeKind::Inside,
     );
+    // Folders are expanded only after the drop: count what hovers as what it is.
     let text = if hovered == 1 {
-        "Drop to upload 1 item".to_owned()
+        "Drop to add 1 file or folder".to_owned()
     } else {
-        format!("Drop to upload {hovered} items")
+        format!("Drop to add {hovered} files and folders")
     };
     // A label, not painted text: screen readers (and tests) read what the drop will do.
     egui::Area::new(egui::Id::unique("drop_overlay_text"))

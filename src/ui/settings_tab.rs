@@ -7,6 +7,18 @@ use crate::settings::EndpointChoice;
 use crate::snippet::Snippet;
 use crate::token_store::TokenSource;
 
+/// What having no token means, for where uploads go now.
+fn no_token_words(target: &EndpointChoice) -> &'static str {
+    match target {
+        EndpointChoice::Local => {
+            "No token: uploads go to the local service. Get yours at dev.groupme.com (Access Token)."
+        }
+        EndpointChoice::GroupMe | EndpointChoice::Custom(_) => {
+            "No token: uploads fail until you add one here (or choose the local service below). Get yours at dev.groupme.com (Access Token)."
+        }
+    }
+}
+
 pub fn settings_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Action>) {
     if app.work.loading.settings || app.work.loading.token {
         // Edits now would be overwritten by what is being read.
@@ -20,13 +32,16 @@ pub fn settings_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<A
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.heading("GroupMe access token");
         match &app.work.token {
-            Some(t) => ui.label(format!("Token {} — {}", t.masked(), app.work.token_source.describe())),
-            None => ui.label("No token: uploads go to the local service. Get yours at dev.groupme.com (Access Token)."),
+            Some(t) => ui.label(format!("Token {} — {}", t.masked(), app.work.token_source.place())),
+            None => ui.label(no_token_words(&app.target())),
         };
-        if matches!(app.work.token_source, TokenSource::File(_)) {
+        if let TokenSource::File(path) = &app.work.token_source {
             ui.label(
-                egui::RichText::new("No keyring service is running, so the token is kept in a private file (not encrypted).")
-                    .color(ui.visuals().warn_fg_color),
+                egui::RichText::new(format!(
+                    "No keyring service is running, so the token is kept unencrypted in {} (readable only by you).",
+                    path.display()
+                ))
+                .color(ui.visuals().warn_fg_color),
             );
         }
         if app.work.token_source != TokenSource::Env {

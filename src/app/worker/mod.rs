@@ -23,7 +23,7 @@ pub use sources::{
     ClipboardContent, ClipboardReader, FilePicker, NativePicker, NoDialog, SystemClipboard,
     WindowPaste, expand,
 };
-use sources::{encode_pasted, paste_shortcut, read_clipboard, sources_from_text};
+use sources::{paste_shortcut, read_clipboard};
 pub use upload::ThumbError;
 use upload::{JobSetup, fetch_thumb, run_job};
 use writers::{KnownIndex, history_writer, settings_writer};
@@ -93,14 +93,6 @@ pub enum Command {
     /// Ctrl+V with no text field focused: read the clipboard as [`Command::ReadClipboard`]
     /// does, with what the window pasted itself (if anything) when the reader finds nothing.
     PasteShortcut(Option<WindowPaste>),
-    /// Text the window pasted: URLs and paths.
-    PasteText(String),
-    /// A bitmap the window pasted: encode it as PNG.
-    PasteImage {
-        width: usize,
-        height: usize,
-        rgba: Vec<u8>,
-    },
     History(HistoryOp),
     /// Settings to write (debounced: the newest wins).
     SaveSettings(Settings),
@@ -431,20 +423,6 @@ impl Worker {
                         out.send(event);
                     }
                 });
-            }
-            Command::PasteText(text) => {
-                tokio::task::spawn_blocking(move || {
-                    for event in sources_from_text(&text) {
-                        out.send(event);
-                    }
-                });
-            }
-            Command::PasteImage {
-                width,
-                height,
-                rgba,
-            } => {
-                tokio::task::spawn_blocking(move || out.send(encode_pasted(width, height, rgba)));
             }
             Command::History(op) => self.history_op(op),
             Command::SaveSettings(settings) => {

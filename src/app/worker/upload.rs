@@ -108,6 +108,10 @@ enum PrepareError {
     /// location: it is not sent (the person may choose "Upload unchanged").
     #[error("couldn't remove location data from this file")]
     MetadataNotRemoved,
+    /// The metadata could not be removed because the file is not a whole picture: that is what
+    /// the person needs to hear, not a privacy question with "Upload unchanged".
+    #[error(transparent)]
+    Damaged(crate::probe::ProbeError),
     /// Stripping needs the whole file, and it could not be read.
     #[error("{name}: {reason}")]
     Read { name: String, reason: String },
@@ -123,6 +127,7 @@ impl PrepareError {
             PrepareError::Read { reason, .. } => {
                 Failure::transient(format!("cannot read this file: {reason}"))
             }
+            PrepareError::Damaged(e) => Failure::of_probe(&e),
             other => Failure::transient(other.to_string()),
         }
     }
@@ -153,7 +158,10 @@ async fn prepare(source: &Source, strip: bool) -> Result<Prepared, PrepareError>
 /// Bytes in memory: their content id, and with `strip` a copy without metadata.
 fn prepare_bytes(bytes: &[u8], strip: bool) -> Result<Prepared, PrepareError> {
     let clean = if strip {
-        crate::metadata::strip(bytes).map_err(|_| PrepareError::MetadataNotRemoved)?
+        crate::metadata::strip(bytes).map_err(|_| match crate::probe::probe_bytes(bytes) {
+            Err(damaged) => PrepareError::Damaged(damaged),
+            Ok(_) => PrepareError::MetadataNotRemoved,
+        })?
     } else {
         None
     };
@@ -224,10 +232,17 @@ mod tests {
     #[test]
     fn stripping_fails_closed() {
         // A PNG whose text chunk (a location) has a broken checksum: the stripper refuses it.
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut whole = std::io::Cursor::new(Vec::new());
+        image::RgbImage::new(4, 4)
+            .write_to(&mut whole, image::ImageFormat::Png)
+            .expect("encode");
+        let whole = whole.into_inner();
+        // After the signature (8) and IHDR (25).
+        let mut png = whole[..33].to_vec();
         png.extend_from_slice(&[0, 0, 0, 4]);
         png.extend_from_slice(b"tEXtGPS!");
         png.extend_from_slice(&[0, 0, 0, 0]);
+        png.extend_from_slice(&whole[33..]);
         assert!(crate::metadata::strip(&png).is_err());
         assert!(matches!(
             prepare_bytes(&png, true),
@@ -249,6 +264,21 @@ mod tests {
             prepare_file(&file, true),
             Err(PrepareError::MetadataNotRemoved)
         ));
+        // A picture cut short is damaged, whatever its metadata: never "Upload unchanged".
+        let mut jpeg = std::io::Cursor::new(Vec::new());
+        image::RgbImage::new(64, 48)
+            .write_to(&mut jpeg, image::ImageFormat::Jpeg)
+            .expect("encode");
+        let cut = &jpeg.get_ref()[..120];
+        match prepare_bytes(cut, true) {
+            Err(PrepareError::MetadataNotRemoved) => panic!("a damaged file asked about metadata"),
+            Err(e) => assert_eq!(
+                e.into_failure(),
+                Failure::permanent("this file is damaged: the JPEG ends early")
+            ),
+            // Nothing to strip: the upload's own probe then says it is damaged.
+            Ok(_) => {}
+        }
     }
 
     #[test]
