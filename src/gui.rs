@@ -1,4 +1,5 @@
-//! Starts the desktop window: the embedded local service on the given runtime, then eframe.
+//! Starts the desktop window: one per data directory (a later launch hands its items to the open
+//! window, see [`crate::instance`]), the embedded local service on the given runtime, then eframe.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use eframe::egui;
 
 use crate::app::worker::NativePicker;
 use crate::app::{AppConfig, UploaderApp};
+use crate::instance::{self, Claim, InstanceError};
 use crate::service::{self, RunningService, ServiceConfig, ServiceState, Store};
 use crate::settings::Dirs;
 use crate::token::Token;
@@ -92,6 +94,37 @@ async fn start_local(
     Ok((running, warning))
 }
 
+/// Claims the window for `dirs`: `Ok(listener)` when this launch opens it (`Ok(None)` when the
+/// socket cannot be made: the window opens anyway, without taking later launches' items);
+/// `Err(code)` when this launch is done: an open window took `items`, or did not answer.
+fn claim_window(dirs: &Dirs, items: &[String]) -> Result<Option<instance::Listener>, ExitCode> {
+    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    let path = instance::socket_path(&dirs.data, runtime_dir.as_deref());
+    let items = match std::env::current_dir() {
+        Ok(cwd) => instance::resolve(items, &cwd),
+        Err(_) => items.to_vec(),
+    };
+    match instance::claim(&path, &items) {
+        Ok(Claim::First(listener)) => Ok(Some(listener)),
+        Ok(Claim::HandedOver(reply)) => {
+            let n = reply.queued;
+            let what = if n == 1 { "item" } else { "items" };
+            println!("GroupMe Uploader is already open: handed it {n} {what} and raised it");
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e @ (InstanceError::NoAnswer(_) | InstanceError::BadAnswer(_))) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            tracing::warn!("{e}; this window will not take other launches' files");
+            Ok(None)
+        }
+    }
+}
+
 /// Opens the window and runs until it closes; uploads and the local service run on `runtime`.
 pub fn run(args: GuiArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
     crate::logging::init("warn");
@@ -99,6 +132,10 @@ pub fn run(args: GuiArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
         .data_dir
         .as_deref()
         .map_or_else(Dirs::standard, Dirs::under);
+    let instance = match claim_window(&dirs, &args.items) {
+        Ok(listener) => listener,
+        Err(code) => return code,
+    };
     let local_token = match service_token(&dirs) {
         Ok(t) => t,
         Err(e) => {
@@ -138,11 +175,30 @@ pub fn run(args: GuiArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
         viewport,
         ..Default::default()
     };
+    // The socket's server task, started once the app exists (it hands items to the app).
+    let server = Arc::new(std::sync::Mutex::new(None::<tokio::task::JoinHandle<()>>));
+    let server_slot = server.clone();
+    let handle = runtime.handle().clone();
     let result = eframe::run_native(
         "GroupMe Uploader",
         options,
-        Box::new(move |cc| Ok(Box::new(UploaderApp::new(&cc.egui_ctx, config)))),
+        Box::new(move |cc| {
+            let app = UploaderApp::new(&cc.egui_ctx, config);
+            if let Some(listener) = instance {
+                *server_slot
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some(handle.spawn(listener.serve(app.opener())));
+            }
+            Ok(Box::new(app))
+        }),
     );
+    // Launches from now on open a window of their own.
+    let server = server.lock().map(|mut s| s.take()).ok().flatten();
+    if let Some(server) = server {
+        server.abort();
+        runtime.block_on(server).ok();
+    }
     if let Some(local) = local {
         runtime.block_on(local.stop()).ok();
     }

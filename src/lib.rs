@@ -35,6 +35,7 @@
 //! - [`app`]: its state and the worker on the tokio runtime (all I/O off the UI thread).
 //! - [`ui`]: drawing only, one file per panel; clicks become actions.
 //! - [`gui`]: opening the window (embedded service, icon, options).
+//! - [`instance`]: one window per data directory; later launches hand it their files.
 //!
 //! **Edges**
 //! - [`cli`]: the command line (`upload`, `send`, `chats`, `serve`, `gui`).
@@ -53,6 +54,7 @@ pub mod geometry;
 pub mod groupme;
 pub mod gui;
 pub mod history;
+pub mod instance;
 pub mod jobs;
 pub mod logging;
 pub mod metadata;

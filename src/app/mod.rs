@@ -270,6 +270,24 @@ impl UploaderApp {
         self.worker.commands.send(command).ok();
     }
 
+    /// Takes what another launch hands over (`crate::instance`), from any thread: its items
+    /// are queued like a drop, and the window is raised.
+    pub fn opener(&self) -> impl Fn(Vec<String>) + Send + Sync + 'static {
+        let commands = self.worker.commands.clone();
+        let ctx = self.ctx.clone();
+        move |items| {
+            if !items.is_empty() {
+                commands.send(Command::Open(items)).ok();
+            }
+            ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
+            ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+            ctx.send_viewport_cmd(egui::ViewportCommand::RequestUserAttention(
+                egui::UserAttentionType::Informational,
+            ));
+            ctx.request_repaint();
+        }
+    }
+
     /// Where uploads go now.
     pub fn target(&self) -> EndpointChoice {
         self.settings.target(self.token.is_some())

@@ -84,6 +84,9 @@ pub enum Command {
     },
     /// Turn dropped or command-line paths into sources (folders give their images).
     Expand(Vec<PathBuf>),
+    /// What another launch handed over (`crate::instance`): absolute paths and web URLs,
+    /// queued like a drop.
+    Open(Vec<String>),
     /// Open the file picker.
     Pick,
     /// Read the system clipboard: a file list, an image, or text.
@@ -386,6 +389,22 @@ impl Worker {
                     if sources.is_empty() {
                         out.send(Event::Notice("no images found in what was dropped".into()));
                     } else {
+                        out.send(Event::Add {
+                            sources,
+                            pasted: false,
+                        });
+                    }
+                });
+            }
+            Command::Open(items) => {
+                tokio::task::spawn_blocking(move || {
+                    let (urls, paths): (Vec<String>, Vec<String>) =
+                        items.into_iter().partition(|s| crate::jobs::is_web_url(s));
+                    let mut sources: Vec<Source> = urls.into_iter().map(Source::Url).collect();
+                    sources.extend(expand(
+                        &paths.into_iter().map(PathBuf::from).collect::<Vec<_>>(),
+                    ));
+                    if !sources.is_empty() {
                         out.send(Event::Add {
                             sources,
                             pasted: false,
