@@ -13,9 +13,11 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
+use crate::batch::{Batch, Outcome};
 use crate::files::now_secs;
 use crate::history::Entry;
 use crate::jobs::{JobId, JobState, Queue, Source, Update};
+use crate::notify::Notifier;
 use crate::preview::PreviewImage;
 use crate::settings::{Dirs, EndpointChoice, Settings};
 use crate::snippet::Snippet;
@@ -65,6 +67,9 @@ pub struct Environment {
     /// What the Paste button reads: the system clipboard, or in tests one that is empty or
     /// scripted (never the person's).
     pub clipboard: Arc<dyn ClipboardReader>,
+    /// Where "batch finished" notifications go: the desktop's, or in tests none or a recorder
+    /// (never the person's desktop).
+    pub notifier: Option<Arc<dyn Notifier>>,
 }
 
 impl Environment {
@@ -75,16 +80,19 @@ impl Environment {
             keyring: Some(Arc::new(SystemKeyring)),
             system_proxy: true,
             clipboard: Arc::new(worker::SystemClipboard),
+            notifier: Some(Arc::new(crate::notify::DesktopNotifier)),
         }
     }
 
-    /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy, an empty clipboard.
+    /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy, an empty clipboard, no
+    /// notifications.
     pub fn isolated() -> Environment {
         Environment {
             gm_token: None,
             keyring: None,
             system_proxy: false,
             clipboard: Arc::new(EmptyClipboard),
+            notifier: None,
         }
     }
 }
@@ -196,6 +204,9 @@ pub struct UploaderApp {
     /// Decoded images waiting to become textures: (job, is the service's thumbnail, pixels).
     pending_textures: std::collections::VecDeque<(JobId, bool, PreviewImage)>,
     worker: WorkerHandle,
+    /// The jobs that ended since the queue was last idle: a desktop notification when they are
+    /// all done and the window is not focused.
+    batch: Batch,
     /// What the worker was last configured with (endpoint, token, attempts, stripping).
     configured: Option<(String, Option<Token>, u32, bool)>,
     /// For event handling outside a frame (closing).
@@ -222,6 +233,7 @@ impl UploaderApp {
                 system_proxy: config.environment.system_proxy,
                 picker: config.picker,
                 clipboard: config.environment.clipboard,
+                notifier: config.environment.notifier,
                 repaint: Arc::new(move || repaint_ctx.request_repaint()),
             },
         );
@@ -248,6 +260,7 @@ impl UploaderApp {
             confirm_clear: false,
             pending_textures: std::collections::VecDeque::new(),
             worker,
+            batch: Batch::default(),
             configured: None,
             ctx: ctx.clone(),
         };
@@ -380,6 +393,7 @@ impl UploaderApp {
                 keep_metadata: job.keep_metadata,
             });
         }
+        self.settle_batch(ctx);
         let now = Instant::now();
         self.notices
             .retain(|n| now.duration_since(n.shown_at) < NOTICE_LIFETIME);
@@ -389,6 +403,17 @@ impl UploaderApp {
         if self.queue.running() > 0 {
             // Keep the speed readout fresh even between progress events.
             ctx.request_repaint_after(Duration::from_millis(250));
+        }
+    }
+
+    /// When the last queued or uploading job has ended while the window is not focused, tells
+    /// the desktop how the batch went.
+    fn settle_batch(&mut self, ctx: &egui::Context) {
+        let busy = self.queue.jobs().iter().any(|j| !j.state.is_finished());
+        if let Some(message) = self.batch.settle(busy)
+            && ctx.input(|i| i.viewport().focused) == Some(false)
+        {
+            self.send(Command::Notify(message));
         }
     }
 
@@ -541,7 +566,18 @@ impl UploaderApp {
             Update::Done { url, .. } => Some(url.clone()),
             _ => None,
         };
+        let was_finished = self.queue.get(id).map(|j| j.state.is_finished());
         self.queue.apply(id, update, Instant::now());
+        if was_finished == Some(false)
+            && let Some(job) = self.queue.get(id)
+        {
+            match job.state {
+                JobState::Done { .. } => self.batch.ended(Outcome::Uploaded),
+                JobState::Failed { .. } => self.batch.ended(Outcome::Failed),
+                JobState::Cancelled => self.batch.ended(Outcome::Cancelled),
+                JobState::Queued | JobState::Uploading { .. } => {}
+            }
+        }
         let Some(url) = done_url else {
             return;
         };
@@ -568,7 +604,9 @@ impl UploaderApp {
             self.send(Command::History(HistoryOp::Add(entry)));
         }
         if self.settings.auto_copy {
-            ctx.copy_text(self.settings.copy_format.render(&url.to_string()));
+            let text = self.settings.copy_format.render(&url.to_string());
+            self.batch.copied(&text);
+            ctx.copy_text(text);
             self.notice("URL copied to the clipboard", false);
         }
         self.send(Command::FetchThumb { job: id, url });

@@ -100,6 +100,8 @@ pub enum Command {
         rgba: Vec<u8>,
     },
     History(HistoryOp),
+    /// Tell the desktop how a batch went (the window is not focused).
+    Notify(crate::batch::Message),
     /// Settings to write (debounced: the newest wins).
     SaveSettings(Settings),
     SaveToken(Option<Token>),
@@ -152,6 +154,8 @@ pub struct WorkerSetup {
     pub system_proxy: bool,
     pub picker: Arc<dyn FilePicker>,
     pub clipboard: Arc<dyn ClipboardReader>,
+    /// Where notifications go; none in tests.
+    pub notifier: Option<Arc<dyn crate::notify::Notifier>>,
     pub repaint: Repaint,
 }
 
@@ -188,6 +192,7 @@ struct Worker {
     system_proxy: bool,
     picker: Arc<dyn FilePicker>,
     clipboard: Arc<dyn ClipboardReader>,
+    notifier: Option<Arc<dyn crate::notify::Notifier>>,
     http: reqwest::Client,
 }
 
@@ -244,6 +249,7 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         system_proxy: setup.system_proxy,
         picker: setup.picker,
         clipboard: setup.clipboard,
+        notifier: setup.notifier,
         http: thumbnail_client(setup.system_proxy),
     };
     runtime.spawn(worker.run(cmd_rx));
@@ -439,6 +445,12 @@ impl Worker {
                 tokio::task::spawn_blocking(move || out.send(encode_pasted(width, height, rgba)));
             }
             Command::History(op) => self.history_op(op),
+            Command::Notify(message) => {
+                if let Some(notifier) = &self.notifier {
+                    // Its own task: a slow notification server delays nothing else.
+                    tokio::spawn(notifier.notify(message));
+                }
+            }
             Command::SaveSettings(settings) => {
                 let sent = self
                     .settings
