@@ -31,6 +31,48 @@ fn window_icon() -> Option<egui::IconData> {
     })
 }
 
+/// Sets both parts of the window's X11 `WM_CLASS` to [`APP_ID`] (instance and class; desktop
+/// entries match `StartupWMClass` and docks group windows by it). egui-winit 0.37 hands the app
+/// id to winit as `with_name(app_id, "")`, which on X11 leaves the instance part empty, and
+/// eframe offers no hook on winit's attributes. The window is still unmapped here (eframe shows
+/// it after the first frame), so this is in place before a window manager reads it, as ICCCM
+/// asks. Nothing on Wayland, where the app id is already right.
+#[cfg(target_os = "linux")]
+fn set_x11_wm_class(window: &impl raw_window_handle::HasWindowHandle) {
+    use raw_window_handle::RawWindowHandle;
+    let id = match window.window_handle().map(|h| h.as_raw()) {
+        Ok(RawWindowHandle::Xlib(h)) => u32::try_from(h.window).ok(),
+        Ok(RawWindowHandle::Xcb(h)) => Some(h.window.get()),
+        _ => None,
+    };
+    let Some(id) = id else {
+        return;
+    };
+    if let Err(e) = write_wm_class(id) {
+        tracing::warn!("cannot set the window's WM_CLASS: {e}");
+    }
+}
+
+/// Replaces `WM_CLASS` on X11 window `id`, over a connection of its own (pure Rust, the display
+/// winit uses: `DISPLAY`), and waits for the server to have applied it.
+#[cfg(target_os = "linux")]
+fn write_wm_class(id: u32) -> Result<(), Box<dyn std::error::Error>> {
+    use x11rb::protocol::xproto::{AtomEnum, PropMode};
+    use x11rb::wrapper::ConnectionExt as _;
+    let (conn, _) = x11rb::connect(None)?;
+    let value = format!("{APP_ID}\0{APP_ID}\0");
+    // `check` is a round trip: the change is applied before winit maps the window.
+    conn.change_property8(
+        PropMode::REPLACE,
+        id,
+        AtomEnum::WM_CLASS,
+        AtomEnum::STRING,
+        value.as_bytes(),
+    )?
+    .check()?;
+    Ok(())
+}
+
 /// The embedded service's fixed port, so URLs in history stay valid across restarts.
 pub const LOCAL_PORT: u16 = 8737;
 
@@ -183,6 +225,8 @@ pub fn run(args: GuiArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
         "GroupMe Uploader",
         options,
         Box::new(move |cc| {
+            #[cfg(target_os = "linux")]
+            set_x11_wm_class(cc);
             let app = UploaderApp::new(&cc.egui_ctx, config);
             if let Some(listener) = instance {
                 *server_slot
