@@ -110,7 +110,7 @@ fn frame(ctx: &egui::Context, app: &mut UploaderApp, raw: egui::RawInput) -> Dur
     let t = Instant::now();
     let mut output = ctx.run_ui(raw, |ui| {
         app.logic(ui.ctx());
-        let actions: Vec<Action> = groupme_uploader::ui::app_ui(ui, app);
+        let actions: Vec<Action> = groupme_uploader::ui::app_ui(ui, &mut app.ui_parts());
         for a in actions {
             app.apply(ui.ctx(), a);
         }
@@ -200,7 +200,7 @@ fn main() {
         .collect();
     frame(&ctx, &mut app, first);
     // Let the worker expand the drop into 51 jobs.
-    while app.queue.jobs().len() < 51 {
+    while app.work.queue.jobs().len() < 51 {
         frame(&ctx, &mut app, input(start));
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -208,11 +208,11 @@ fn main() {
     let mut max_running = 0;
     for _ in 0..frames {
         queue_frames.push(frame(&ctx, &mut app, input(start)));
-        max_running = max_running.max(app.queue.running());
+        max_running = max_running.max(app.work.queue.running());
         std::thread::sleep(Duration::from_millis(4));
     }
-    let previews_done = app.previews.len();
-    app.tab = Tab::History;
+    let previews_done = app.images.previews.len();
+    app.view.tab = Tab::History;
     let mut history_frames = Vec::with_capacity(frames);
     for _ in 0..frames {
         history_frames.push(frame(&ctx, &mut app, input(start)));
@@ -222,8 +222,8 @@ fn main() {
     let (h50, h99, hmax) = percentiles(&mut history_frames);
     println!(
         "whole frame (logic + ui + tessellation), default settings (strip metadata on), {} history entries, {} queued, {max_running} uploading at most, {previews_done} previews ready after the queue run, a {huge_mb:.0} MB PNG among them",
-        app.history.len(),
-        app.queue.jobs().len()
+        app.work.history.len(),
+        app.work.queue.jobs().len()
     );
     println!("| tab | frames | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|");
     println!("| Queue | {frames} | {q50:.2} | {q99:.2} | {qmax:.2} |");
@@ -255,7 +255,7 @@ fn main() {
         raw.dropped_files = vec![Arc::new(Dropped(photo.clone()))];
         let t = Instant::now();
         frame(&ctx, &mut app, raw);
-        while app.previews.is_empty() {
+        while app.images.previews.is_empty() {
             frame(&ctx, &mut app, input(start));
             std::thread::sleep(Duration::from_millis(1));
         }

@@ -11,7 +11,7 @@ use common::{TOKEN, TestService, token};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use groupme_uploader::app::worker::{ClipboardContent, ClipboardReader, FilePicker};
+use groupme_uploader::app::worker::{ClipboardContent, ClipboardReader, FilePicker, NoDialog};
 use groupme_uploader::app::{Action, AppConfig, UploaderApp};
 use groupme_uploader::history::History;
 use groupme_uploader::jobs::JobState;
@@ -24,9 +24,9 @@ use groupme_uploader::token_store::{Keyring, SystemKeyring, TokenSource};
 struct FakePicker(Vec<PathBuf>);
 
 impl FilePicker for FakePicker {
-    fn pick(&self) -> futures_util::future::BoxFuture<'static, Vec<PathBuf>> {
+    fn pick(&self) -> futures_util::future::BoxFuture<'static, Result<Vec<PathBuf>, NoDialog>> {
         let paths = self.0.clone();
-        Box::pin(async move { paths })
+        Box::pin(async move { Ok(paths) })
     }
 }
 
@@ -133,7 +133,8 @@ fn wait_until(h: &mut Harness<'_, UploaderApp>, what: &str, done: impl Fn(&Uploa
 
 /// The queued items' names, in queue order.
 fn job_names(app: &UploaderApp) -> Vec<String> {
-    app.queue
+    app.work
+        .queue
         .jobs()
         .iter()
         .map(|j| j.source.display_name())
@@ -141,12 +142,18 @@ fn job_names(app: &UploaderApp) -> Vec<String> {
 }
 
 fn states(app: &UploaderApp) -> Vec<JobState> {
-    app.queue.jobs().iter().map(|j| j.state.clone()).collect()
+    app.work
+        .queue
+        .jobs()
+        .iter()
+        .map(|j| j.state.clone())
+        .collect()
 }
 
 fn all_done(app: &UploaderApp, n: usize) -> bool {
-    app.queue.jobs().len() == n
+    app.work.queue.jobs().len() == n
         && app
+            .work
             .queue
             .jobs()
             .iter()
@@ -188,7 +195,7 @@ fn drop_two_files_see_urls_and_copy() {
     drop_files(&mut h, &[a, b]);
     wait_until(&mut h, "both uploads", |app| all_done(app, 2));
     // The URL is shown, and Copy copies exactly it.
-    let url = match &h.state().queue.jobs()[0].state {
+    let url = match &h.state().work.queue.jobs()[0].state {
         JobState::Done { url, .. } => url.to_string(),
         other => panic!("{other:?}"),
     };
@@ -203,9 +210,10 @@ fn drop_two_files_see_urls_and_copy() {
     assert_eq!(copied.len(), 1);
     assert!(copied[0].starts_with(&world.service.url()), "{copied:?}");
     // Both are in the history, with their sizes.
-    assert_eq!(h.state().history.len(), 2);
+    assert_eq!(h.state().work.history.len(), 2);
     assert!(
         h.state()
+            .work
             .history
             .iter()
             .any(|e| e.width == Some(300) && e.height == Some(200))
@@ -240,12 +248,12 @@ fn paste_a_url_and_see_it_mirrored() {
         .push(egui::Event::Paste(origin.clone()));
     h.step();
     wait_until(&mut h, "the paste confirmation", |app| {
-        !app.pending_paste.is_empty()
+        !app.work.pending_paste.is_empty()
     });
     h.get_by_label("Upload").click();
     h.run_steps(2);
     wait_until(&mut h, "the mirror", |app| all_done(app, 1));
-    let JobState::Done { url, .. } = &h.state().queue.jobs()[0].state else {
+    let JobState::Done { url, .. } = &h.state().work.queue.jobs()[0].state else {
         panic!("not done");
     };
     assert_eq!(url.dimensions(), Some((40, 20)));
@@ -314,7 +322,7 @@ fn cancel_an_upload() {
     let (mut h, _) = world.app_with_url(&server.url(), vec![], vec![]);
     drop_files(&mut h, &[big]);
     wait_until(&mut h, "the upload to start", |app| {
-        app.queue.running() == 1
+        app.work.queue.running() == 1
     });
     h.get_by_label("Cancel").click();
     h.run_steps(2);
@@ -330,25 +338,25 @@ fn history_survives_a_restart_and_duplicates_are_reused() {
     {
         let (mut h, _) = world.app(vec![], vec![file.to_string_lossy().into_owned()]);
         wait_until(&mut h, "the upload", |app| all_done(app, 1));
-        first_url = h.state().history[0].url.clone();
+        first_url = h.state().work.history[0].url.clone();
         // Closing the window writes what the history writer holds.
         h.state_mut().shutdown();
     }
     let (mut h, _) = world.app(vec![], vec![]);
     h.run_steps(2);
-    assert_eq!(h.state().history.len(), 1);
+    assert_eq!(h.state().work.history.len(), 1);
     h.get_by_label("History (1)").click();
     h.run_steps(2);
     h.get_by_label(&first_url);
     // The same bytes again: the existing URL comes back without a second upload.
     drop_files(&mut h, &[file]);
     wait_until(&mut h, "the reuse", |app| all_done(app, 1));
-    let JobState::Done { url, reused } = &h.state().queue.jobs()[0].state else {
+    let JobState::Done { url, reused } = &h.state().work.queue.jobs()[0].state else {
         panic!("not done");
     };
     assert!(*reused);
     assert_eq!(url.to_string(), first_url);
-    assert_eq!(h.state().history.len(), 1, "no second history entry");
+    assert_eq!(h.state().work.history.len(), 1, "no second history entry");
 }
 
 #[test]
@@ -367,7 +375,7 @@ fn the_token_is_masked_in_settings() {
     h.run_steps(2);
     wait_until(&mut h, "the token to be saved", |app| {
         matches!(
-            app.token_source,
+            app.work.token_source,
             groupme_uploader::token_store::TokenSource::File(_)
         )
     });
@@ -384,7 +392,7 @@ fn metadata_is_removed_before_upload() {
     let (mut h, _) = world.app(vec![], vec![]);
     drop_files(&mut h, &[file]);
     wait_until(&mut h, "the upload", |app| all_done(app, 1));
-    let JobState::Done { url, .. } = &h.state().queue.jobs()[0].state else {
+    let JobState::Done { url, .. } = &h.state().work.queue.jobs()[0].state else {
         panic!("not done");
     };
     let served = world.runtime.block_on(async {
@@ -424,7 +432,7 @@ fn a_damaged_history_still_opens_with_a_warning() {
     .expect("write");
     let (mut h, _) = world.app(vec![], vec![]);
     h.run_steps(2);
-    assert_eq!(h.state().history.len(), 1);
+    assert_eq!(h.state().work.history.len(), 1);
     h.get_by_label_contains("damaged history line(s) were skipped");
     h.get_by_label("History (1)").click();
     h.run_steps(2);
@@ -461,6 +469,7 @@ fn metadata_that_cannot_be_removed_is_not_sent_until_the_person_says_so() {
         states(h.state()),
         vec![JobState::Failed {
             reason: "couldn't remove location data from this file".into(),
+            retry_helps: false,
             can_upload_unchanged: true,
         }]
     );
@@ -469,11 +478,11 @@ fn metadata_that_cannot_be_removed_is_not_sent_until_the_person_says_so() {
         common::files_under(world.service.dir.path()).is_empty(),
         "nothing reached the service"
     );
-    assert!(h.state().history.is_empty());
+    assert!(h.state().work.history.is_empty());
     h.get_by_label("Upload unchanged").click();
     h.run_steps(2);
     wait_until(&mut h, "the unchanged upload", |app| all_done(app, 1));
-    let JobState::Done { url, .. } = &h.state().queue.jobs()[0].state else {
+    let JobState::Done { url, .. } = &h.state().work.queue.jobs()[0].state else {
         panic!("not done");
     };
     let (status, served, _) = world.runtime.block_on(common::get_bytes(&url.to_string()));
@@ -490,11 +499,14 @@ fn an_isolated_app_uploads_to_the_local_service() {
     let file = world.file("isolated.png", &common::png(32, 24));
     let (mut h, _) = world.app(vec![], vec![]);
     h.run_steps(2);
-    assert!(h.state().token.is_none(), "no GM_TOKEN reached the app");
+    assert!(
+        h.state().work.token.is_none(),
+        "no GM_TOKEN reached the app"
+    );
     h.get_by_label_contains("Local service — not GroupMe");
     drop_files(&mut h, &[file]);
     wait_until(&mut h, "the upload", |app| all_done(app, 1));
-    let JobState::Done { url, .. } = &h.state().queue.jobs()[0].state else {
+    let JobState::Done { url, .. } = &h.state().work.queue.jobs()[0].state else {
         panic!("not done");
     };
     assert!(
@@ -579,15 +591,18 @@ fn a_paste_is_acted_on_once_even_when_logic_runs_again() {
         "the paste was taken out of the input"
     );
     wait_until(&mut h, "the paste confirmation", |app| {
-        !app.pending_paste.is_empty()
+        !app.work.pending_paste.is_empty()
     });
-    assert_eq!(h.state().pending_paste.len(), 1);
+    assert_eq!(h.state().work.pending_paste.len(), 1);
     h.get_by_label("Upload 1 pasted item? Uploaded images are public to anyone with the link.");
     h.get_by_label("Upload").click();
     h.run_steps(2);
     wait_until(&mut h, "the mirror", |app| all_done(app, 1));
-    assert_eq!(h.state().queue.jobs().len(), 1, "one paste, one job");
-    assert!(h.state().pending_paste.is_empty(), "no second paste came");
+    assert_eq!(h.state().work.queue.jobs().len(), 1, "one paste, one job");
+    assert!(
+        h.state().work.pending_paste.is_empty(),
+        "no second paste came"
+    );
 }
 
 #[test]
@@ -636,7 +651,7 @@ fn closing_records_the_last_upload_and_cancels_the_rest() {
     let (mut h, _) = world.app(vec![], vec![]);
     drop_files(&mut h, &[file]);
     wait_until(&mut h, "the upload", |app| all_done(app, 1));
-    let url = h.state().history[0].url.clone();
+    let url = h.state().work.history[0].url.clone();
     // The window closes right away: the entry queued for the history writer is on disk once
     // closing returns.
     h.state_mut().shutdown();
@@ -707,15 +722,15 @@ fn the_first_frame_does_not_wait_for_the_keyring() {
     asked
         .recv_timeout(Duration::from_secs(10))
         .expect("the keyring was asked");
-    assert!(h.state().loading.token);
-    assert!(h.state().token.is_none());
+    assert!(h.state().work.loading.token);
+    assert!(h.state().work.token.is_none());
     h.get_by_label("Loading settings and token…");
     assert!(h.query_by_label_contains("Local service").is_none());
     answer.send(()).expect("answer");
     wait_until(&mut h, "the token", UploaderApp::is_loaded);
-    assert_eq!(h.state().token_source, TokenSource::Keyring);
+    assert_eq!(h.state().work.token_source, TokenSource::Keyring);
     assert_eq!(
-        h.state().token.as_ref().map(Token::expose),
+        h.state().work.token.as_ref().map(Token::expose),
         Some("keyring-token-5678")
     );
     h.get_by_label("GroupMe");
@@ -723,7 +738,7 @@ fn the_first_frame_does_not_wait_for_the_keyring() {
 
 /// The finished URL of the job at `index` in the queue.
 fn done_url(app: &UploaderApp, index: usize) -> groupme_uploader::cdn_url::CdnUrl {
-    match &app.queue.jobs()[index].state {
+    match &app.work.queue.jobs()[index].state {
         JobState::Done { url, .. } => url.clone(),
         other => panic!("not done: {other:?}"),
     }
@@ -763,13 +778,13 @@ fn a_pasted_bitmap_is_uploaded_as_png_with_the_same_pixels() {
         .push(egui::Event::PasteImage(Arc::new(image)));
     h.step();
     wait_until(&mut h, "the paste confirmation", |app| {
-        !app.pending_paste.is_empty()
+        !app.work.pending_paste.is_empty()
     });
     h.get_by_label("Upload 1 pasted item? Uploaded images are public to anyone with the link.");
     h.get_by_label("Upload").click();
     h.run_steps(2);
     wait_until(&mut h, "the upload", |app| all_done(app, 1));
-    let name = h.state().queue.jobs()[0].source.display_name();
+    let name = h.state().work.queue.jobs()[0].source.display_name();
     assert!(
         name.starts_with("pasted-") && name.ends_with(".png"),
         "{name}"
@@ -814,7 +829,7 @@ fn ctrl_v_of_copied_files_uploads_them_and_without_confirmation_asks_nothing() {
     h.input_mut().events.push(egui::Event::Paste(uris));
     h.step();
     wait_until(&mut h, "the uploads", |app| {
-        assert!(app.pending_paste.is_empty(), "no confirmation asked");
+        assert!(app.work.pending_paste.is_empty(), "no confirmation asked");
         all_done(app, 2)
     });
     let names = job_names(h.state());
@@ -835,7 +850,7 @@ fn ctrl_o_opens_the_picker() {
     h.step();
     wait_until(&mut h, "the picked file's upload", |app| all_done(app, 1));
     assert_eq!(
-        h.state().queue.jobs()[0].source.display_name(),
+        h.state().work.queue.jobs()[0].source.display_name(),
         "picked.jpg"
     );
     assert_eq!(done_url(h.state(), 0).dimensions(), Some((64, 48)));
@@ -851,14 +866,14 @@ fn a_typed_link_is_mirrored_by_the_service() {
     field.focus();
     field.type_text(&origin);
     h.run_steps(2);
-    assert_eq!(h.state().url_input, origin);
+    assert_eq!(h.state().view.url_input, origin);
     h.get_by_label("Mirror").click();
     h.run_steps(2);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !all_done(h.state(), 1) {
         // A link the person typed is not pasted content: nothing to confirm.
         assert!(
-            h.state().pending_paste.is_empty(),
+            h.state().work.pending_paste.is_empty(),
             "a typed link asked for a paste confirmation"
         );
         assert!(
@@ -868,7 +883,7 @@ fn a_typed_link_is_mirrored_by_the_service() {
         h.step();
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(h.state().url_input, "", "the field is cleared");
+    assert_eq!(h.state().view.url_input, "", "the field is cleared");
     let url = done_url(h.state(), 0);
     assert!(url.to_string().starts_with(&world.service.url()), "{url}");
     let (_, served, _) = world.runtime.block_on(common::get_bytes(&url.to_string()));
@@ -1045,6 +1060,7 @@ fn history_search_remove_and_clear_through_the_ui() {
     // By URL too: the mountain's picture is the only 21x10 one.
     let mountain_url = h
         .state()
+        .work
         .history
         .iter()
         .find(|e| e.name == "mountain.png")
@@ -1058,12 +1074,18 @@ fn history_search_remove_and_clear_through_the_ui() {
     h.run_steps(1);
     search_field(&h).type_text("21x10");
     h.run_steps(2);
-    assert_eq!(h.state().search, "21x10");
+    assert_eq!(h.state().view.search, "21x10");
     h.get_by_label("mountain.png");
     assert!(h.query_by_label("beach.png").is_none());
     h.get_by_label("Remove").click();
     h.run_steps(2);
-    let mut names: Vec<&str> = h.state().history.iter().map(|e| e.name.as_str()).collect();
+    let mut names: Vec<&str> = h
+        .state()
+        .work
+        .history
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
     names.sort_unstable();
     assert_eq!(names, ["beach-2.png", "beach.png"]);
     h.get_by_label("Nothing matches.");
@@ -1088,12 +1110,12 @@ fn history_search_remove_and_clear_through_the_ui() {
     h.get_by_label("Clear the whole history?");
     h.get_by_label("Keep").click();
     h.run_steps(2);
-    assert_eq!(h.state().history.len(), 2, "Keep keeps it");
+    assert_eq!(h.state().work.history.len(), 2, "Keep keeps it");
     h.get_by_label("Clear history").click();
     h.run_steps(2);
     h.get_by_label("Yes, clear all").click();
     h.run_steps(2);
-    assert!(h.state().history.is_empty());
+    assert!(h.state().work.history.is_empty());
     h.get_by_label("History (0)");
     h.get_by_label("Finished uploads appear here and stay across restarts.");
     h.state_mut().shutdown();
@@ -1112,9 +1134,9 @@ fn a_finished_card_shows_the_services_thumbnail() {
     let (mut h, _) = world.app(vec![], vec![]);
     drop_files(&mut h, &[file]);
     wait_until(&mut h, "the upload", |app| all_done(app, 1));
-    let id = h.state().queue.jobs()[0].id;
+    let id = h.state().work.queue.jobs()[0].id;
     wait_until(&mut h, "the service's thumbnail", |app| {
-        app.thumbs.contains_key(&id)
+        app.images.thumbs.contains_key(&id)
     });
     // The texture is the service's `.preview`: its 200x200 crop (square, fit into the preview
     // side), where the local preview keeps the picture's 4:1 shape.
@@ -1123,11 +1145,12 @@ fn a_finished_card_shows_the_services_thumbnail() {
     assert_eq!(status, 200);
     let served = image::load_from_memory(&bytes).expect("decode");
     assert_eq!((served.width(), served.height()), (200, 200));
-    let texture = &h.state().thumbs[&id];
+    let texture = &h.state().images.thumbs[&id];
     let side = groupme_uploader::preview::PREVIEW_SIDE as usize;
     assert_eq!(texture.size(), [side, side]);
     let local = h
         .state()
+        .images
         .previews
         .get(&id)
         .expect("the local preview")
@@ -1135,6 +1158,7 @@ fn a_finished_card_shows_the_services_thumbnail() {
     assert_eq!(local[0], local[1] * 4, "{local:?}");
     assert!(
         !h.state()
+            .work
             .notices
             .iter()
             .any(|n| n.text.contains("the service's preview did not load")),
@@ -1168,13 +1192,14 @@ fn at_most_three_uploads_run_at_once_and_a_failure_stops_none_of_the_others() {
         gate.in_flight() == 3
     });
     // Three in flight, the rest wait in the app: none of them was sent.
-    assert_eq!(h.state().queue.running(), 3);
+    assert_eq!(h.state().work.queue.running(), 3);
     h.get_by_label_contains("3 uploading · 3 waiting");
     assert_eq!(gate.seen(), 3);
     gate.open();
     wait_until(&mut h, "every item to end", |app| {
-        app.queue.jobs().len() == 6
+        app.work.queue.jobs().len() == 6
             && app
+                .work
                 .queue
                 .jobs()
                 .iter()
@@ -1183,6 +1208,7 @@ fn at_most_three_uploads_run_at_once_and_a_failure_stops_none_of_the_others() {
     assert_eq!(gate.peak(), 3, "never more than three at once");
     let failed: Vec<String> = h
         .state()
+        .work
         .queue
         .jobs()
         .iter()
@@ -1191,7 +1217,7 @@ fn at_most_three_uploads_run_at_once_and_a_failure_stops_none_of_the_others() {
         .collect();
     assert_eq!(failed, ["3-broken.png"]);
     h.get_by_label_contains("0 uploading · 0 waiting · 5 done · 1 failed");
-    assert_eq!(h.state().history.len(), 5);
+    assert_eq!(h.state().work.history.len(), 5);
 }
 
 /// The token in the fallback file under `root`'s config directory, as a save through the UI
@@ -1207,7 +1233,7 @@ fn save_token_through_the_ui(h: &mut Harness<'_, UploaderApp>, token: &str) {
     h.run_steps(2);
     wait_until(h, "the token to be saved", |app| {
         matches!(
-            app.token_source,
+            app.work.token_source,
             TokenSource::File(_) | TokenSource::Keyring
         )
     });
@@ -1239,7 +1265,7 @@ fn gm_token_wins_over_the_stored_token() {
     config.environment.gm_token = Token::new("environment-token-bbbb2222");
     let (mut h, _) = build(config);
     wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
-    assert_eq!(h.state().token_source, TokenSource::Env);
+    assert_eq!(h.state().work.token_source, TokenSource::Env);
     h.get_by_label("Settings").click();
     h.run_steps(2);
     h.get_by_label_contains("••••••••2222 — from the GM_TOKEN variable");
@@ -1286,7 +1312,7 @@ fn with_no_keyring_the_token_goes_to_a_private_file_the_ui_warns_about() {
         let (mut h, _) = build(config);
         wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
         save_token_through_the_ui(&mut h, "file-token-cccc3333");
-        assert_eq!(h.state().token_source, TokenSource::File(path.clone()));
+        assert_eq!(h.state().work.token_source, TokenSource::File(path.clone()));
         h.get_by_label(
             "No keyring service is running, so the token is kept in a private file (not encrypted).",
         );
@@ -1309,9 +1335,9 @@ fn with_no_keyring_the_token_goes_to_a_private_file_the_ui_warns_about() {
     config.environment.keyring = Some(Arc::new(AbsentKeyring));
     let (mut h, _) = build(config);
     wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
-    assert_eq!(h.state().token_source, TokenSource::File(path));
+    assert_eq!(h.state().work.token_source, TokenSource::File(path));
     assert_eq!(
-        h.state().token.as_ref().map(Token::expose),
+        h.state().work.token.as_ref().map(Token::expose),
         Some("file-token-cccc3333")
     );
 }
@@ -1352,7 +1378,7 @@ fn the_paste_button_uploads_a_copied_file_list_after_asking() {
     h.get_by_label("Paste").click();
     h.run_steps(2);
     wait_until(&mut h, "the paste confirmation", |app| {
-        !app.pending_paste.is_empty()
+        !app.work.pending_paste.is_empty()
     });
     h.get_by_label("Upload 2 pasted items? Uploaded images are public to anyone with the link.");
     h.get_by_label("copied.gif");
@@ -1360,14 +1386,14 @@ fn the_paste_button_uploads_a_copied_file_list_after_asking() {
     // Discard: nothing is queued, nothing sent.
     h.get_by_label("Discard").click();
     h.run_steps(2);
-    assert!(h.state().pending_paste.is_empty());
-    assert!(h.state().queue.jobs().is_empty());
+    assert!(h.state().work.pending_paste.is_empty());
+    assert!(h.state().work.queue.jobs().is_empty());
     assert!(common::files_under(world.service.dir.path()).is_empty());
     // Again, and Upload.
     h.get_by_label("Paste").click();
     h.run_steps(2);
     wait_until(&mut h, "the paste confirmation", |app| {
-        app.pending_paste.len() == 2
+        app.work.pending_paste.len() == 2
     });
     h.get_by_label("Upload").click();
     h.run_steps(2);
@@ -1387,11 +1413,12 @@ fn the_paste_button_uploads_a_copied_file_list_after_asking() {
     h.get_by_label("Paste").click();
     h.run_steps(2);
     wait_until(&mut h, "the notice", |app| {
-        app.notices
+        app.work
+            .notices
             .iter()
             .any(|n| n.text == "the clipboard holds no image, file or URL")
     });
-    assert_eq!(h.state().queue.jobs().len(), 2);
+    assert_eq!(h.state().work.queue.jobs().len(), 2);
 }
 
 #[test]
@@ -1437,12 +1464,12 @@ fn secret_service_session_saves_and_reads_back_the_token() {
         let (mut h, _) = build(config());
         wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
         assert_eq!(
-            h.state().token_source,
+            h.state().work.token_source,
             TokenSource::Nowhere,
             "a fresh keyring"
         );
         save_token_through_the_ui(&mut h, "keyring-token-dddd4444");
-        assert_eq!(h.state().token_source, TokenSource::Keyring);
+        assert_eq!(h.state().work.token_source, TokenSource::Keyring);
         h.get_by_label_contains("••••••••4444 — stored in the system keyring");
         assert!(
             h.query_by_label_contains("No keyring service is running")
@@ -1453,9 +1480,9 @@ fn secret_service_session_saves_and_reads_back_the_token() {
     assert!(!file.exists(), "no fallback file when the keyring took it");
     let (mut h, _) = build(config());
     wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
-    assert_eq!(h.state().token_source, TokenSource::Keyring);
+    assert_eq!(h.state().work.token_source, TokenSource::Keyring);
     assert_eq!(
-        h.state().token.as_ref().map(Token::expose),
+        h.state().work.token.as_ref().map(Token::expose),
         Some("keyring-token-dddd4444")
     );
     println!("secret service round trip done");

@@ -57,7 +57,8 @@ fn wait_until(h: &mut Harness<'_, UploaderApp>, what: &str, done: impl Fn(&Uploa
 }
 
 fn done_count(app: &UploaderApp) -> usize {
-    app.queue
+    app.work
+        .queue
         .jobs()
         .iter()
         .filter(|j| matches!(j.state, JobState::Done { .. }))
@@ -104,6 +105,7 @@ fn a_batch_finished_in_the_background_is_notified_once_with_what_was_copied() {
 
     let last_url = h
         .state()
+        .work
         .history
         .last()
         .map(|e| e.url.clone())

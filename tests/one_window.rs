@@ -65,7 +65,7 @@ fn a_second_launch_hands_its_file_to_the_open_window_which_uploads_it() {
 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let jobs = h.state().queue.jobs();
+        let jobs = h.state().work.queue.jobs();
         if let [job] = jobs
             && matches!(job.state, JobState::Done { .. })
         {
@@ -79,7 +79,11 @@ fn a_second_launch_hands_its_file_to_the_open_window_which_uploads_it() {
         h.step();
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(h.state().history.len(), 1, "the open window recorded it");
+    assert_eq!(
+        h.state().work.history.len(),
+        1,
+        "the open window recorded it"
+    );
     drop(h);
     drop(runtime);
     assert!(!path.exists(), "the socket goes with the window");

@@ -1,10 +1,13 @@
-//! The desktop app's state and bookkeeping: the persisted settings, the queue, the history, and
-//! the runtime-only handles (worker channels, textures). `logic` drains worker events and input;
-//! `ui` (in `crate::ui`) draws, edits the fields its widgets are bound to (text fields, the
-//! settings' checkboxes and sliders, the tab), and turns every other click into an [`Action`],
-//! applied after the pass.
+//! The desktop app's state and bookkeeping, grouped by who may change what (see
+//! [`UploaderApp`]): the persisted settings, the view, the work (queue, history, token) and the
+//! images; the runtime handles are private. `logic` drains worker events and input; the ui (in
+//! `crate::ui`) gets [`UiParts`]: it edits the settings and view its widgets are bound to and turns
+//! every other click into an [`Action`], applied after the pass.
 
+mod environment;
 pub mod worker;
+
+pub use environment::Environment;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,13 +20,12 @@ use crate::batch::{Batch, Outcome};
 use crate::files::now_secs;
 use crate::history::Entry;
 use crate::jobs::{JobId, JobState, Queue, Source, Update};
-use crate::notify::Notifier;
 use crate::preview::PreviewImage;
 use crate::settings::{Dirs, EndpointChoice, Settings};
 use crate::snippet::Snippet;
 use crate::token::Token;
-use crate::token_store::{Keyring, SystemKeyring, TokenSource, TokenStore};
-use worker::{ClipboardReader, Command, Event, FilePicker, HistoryOp, WorkerHandle, WorkerSetup};
+use crate::token_store::{TokenSource, TokenStore};
+use worker::{Command, Event, FilePicker, HistoryOp, WorkerHandle, WorkerSetup};
 
 /// Decoded previews turned into textures per frame: when dozens arrive together, spreading them
 /// keeps every frame short.
@@ -50,60 +52,6 @@ pub struct AppConfig {
     pub environment: Environment,
     /// Files and URLs given on the command line.
     pub initial: Vec<String>,
-}
-
-/// What the app takes from the machine beyond its directories. The window passes the real ones
-/// ([`Environment::from_process`]); tests and benches pass [`Environment::isolated`], so a
-/// person's `GM_TOKEN`, keyring or proxy never reaches them (a real token would send test images
-/// to GroupMe). Nothing else in the app reads the process environment.
-#[derive(Clone)]
-pub struct Environment {
-    /// The `GM_TOKEN` value: it wins over the stored token.
-    pub gm_token: Option<Token>,
-    /// Where the token is stored; `None` keeps it in the fallback file only.
-    pub keyring: Option<Arc<dyn Keyring>>,
-    /// Use the system's proxy settings (`HTTPS_PROXY`, `NO_PROXY`…) for uploads and thumbnails.
-    pub system_proxy: bool,
-    /// What the Paste button reads: the system clipboard, or in tests one that is empty or
-    /// scripted (never the person's).
-    pub clipboard: Arc<dyn ClipboardReader>,
-    /// Where "batch finished" notifications go: the desktop's, or in tests none or a recorder
-    /// (never the person's desktop).
-    pub notifier: Option<Arc<dyn Notifier>>,
-}
-
-impl Environment {
-    /// The machine's: `GM_TOKEN` as set now, the system keyring, the system's proxies.
-    pub fn from_process() -> Environment {
-        Environment {
-            gm_token: std::env::var("GM_TOKEN").ok().and_then(Token::new),
-            keyring: Some(Arc::new(SystemKeyring)),
-            system_proxy: true,
-            clipboard: Arc::new(worker::SystemClipboard),
-            notifier: Some(Arc::new(crate::notify::DesktopNotifier)),
-        }
-    }
-
-    /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy, an empty clipboard, no
-    /// notifications.
-    pub fn isolated() -> Environment {
-        Environment {
-            gm_token: None,
-            keyring: None,
-            system_proxy: false,
-            clipboard: Arc::new(EmptyClipboard),
-            notifier: None,
-        }
-    }
-}
-
-/// A clipboard that holds nothing: the isolated environment's.
-struct EmptyClipboard;
-
-impl ClipboardReader for EmptyClipboard {
-    fn read(&self) -> Result<Option<worker::ClipboardContent>, String> {
-        Ok(None)
-    }
 }
 
 /// The tabs of the main area.
@@ -170,14 +118,22 @@ pub struct Notice {
     pub shown_at: Instant,
 }
 
-/// The whole app.
+/// The whole app, in four groups by who may change what: [`Settings`] (persisted; the settings
+/// tab's widgets edit them, then [`Action::SettingsChanged`] has the worker write them), [`View`]
+/// (what the window shows and the text being typed; the ui changes it freely), [`Work`] (the
+/// uploads, the history, the token; the ui reads it, only [`UploaderApp::apply`] and worker events
+/// change it), and [`Images`] (textures the ui draws). The runtime handles are private.
 pub struct UploaderApp {
-    /// What the worker is still reading at start.
-    pub loading: Loading,
     pub settings: Settings,
-    pub queue: Queue,
-    /// In-memory copy of the history (the worker owns the file).
-    pub history: Vec<Entry>,
+    pub view: View,
+    pub work: Work,
+    pub images: Images,
+    runtime: Runtime,
+}
+
+/// What the window shows and the text being typed: never persisted, changed by the ui directly.
+#[derive(Debug, Clone)]
+pub struct View {
     pub tab: Tab,
     /// Text of the URL field.
     pub url_input: String,
@@ -187,22 +143,90 @@ pub struct UploaderApp {
     pub token_input: String,
     /// The custom endpoint being edited.
     pub custom_endpoint: String,
-    pub token: Option<Token>,
-    pub token_source: TokenSource,
-    pub local_url: String,
-    local_token: Token,
-    pub local_error: Option<String>,
+    /// Asking "clear history?" now.
+    pub confirm_clear: bool,
+}
+
+impl Default for View {
+    fn default() -> View {
+        View {
+            tab: Tab::Queue,
+            url_input: String::new(),
+            search: String::new(),
+            token_input: String::new(),
+            custom_endpoint: String::new(),
+            confirm_clear: false,
+        }
+    }
+}
+
+/// The uploads, the history and the token: the ui reads them; [`UploaderApp::apply`] and the
+/// worker's events change them.
+pub struct Work {
+    /// What the worker is still reading at start.
+    pub loading: Loading,
+    pub queue: Queue,
+    /// In-memory copy of the history (the worker owns the file).
+    pub history: Vec<Entry>,
     /// Pasted items waiting for "Upload" when confirmation is on.
     pub pending_paste: Vec<Source>,
     pub notices: Vec<Notice>,
+    pub token: Option<Token>,
+    pub token_source: TokenSource,
+    /// The embedded local service.
+    pub local: LocalService,
+}
+
+impl Work {
+    /// Whether settings, token and history are all read.
+    pub fn is_loaded(&self) -> bool {
+        self.loading.is_done()
+    }
+
+    /// Where uploads go now, by these settings.
+    pub fn target(&self, settings: &Settings) -> EndpointChoice {
+        settings.target(self.token.is_some())
+    }
+
+    /// Every finished URL in the chosen style, or `None` when nothing is finished.
+    pub fn all_done_urls(&self, style: Snippet) -> Option<String> {
+        let urls: Vec<String> = self
+            .queue
+            .jobs()
+            .iter()
+            .filter_map(|j| match &j.state {
+                JobState::Done { url, .. } => Some(url.to_string()),
+                _ => None,
+            })
+            .collect();
+        (!urls.is_empty()).then(|| style.render_all(urls.iter().map(String::as_str)))
+    }
+}
+
+/// The service built into the app, used when no GroupMe token is set.
+pub struct LocalService {
+    pub url: String,
+    /// Its token: sent to it only, never shown.
+    token: Token,
+    /// What is wrong with it, if anything (could not start, or runs on a temporary port).
+    pub error: Option<String>,
+}
+
+/// The pictures the ui draws, made from decoded images a few per frame.
+#[derive(Default)]
+pub struct Images {
+    /// The local previews, by job.
     pub previews: HashMap<JobId, egui::TextureHandle>,
+    /// The service's own `.preview` thumbnails, by finished job.
     pub thumbs: HashMap<JobId, egui::TextureHandle>,
     /// Why a preview could not be made.
     pub preview_errors: HashMap<JobId, String>,
-    /// Asking "clear history?" now.
-    pub confirm_clear: bool,
     /// Decoded images waiting to become textures: (job, is the service's thumbnail, pixels).
-    pending_textures: std::collections::VecDeque<(JobId, bool, PreviewImage)>,
+    pending: std::collections::VecDeque<(JobId, bool, PreviewImage)>,
+}
+
+/// What only the app touches: the worker, what it was configured with, the context.
+struct Runtime {
     worker: WorkerHandle,
     /// The jobs that ended since the queue was last idle: a desktop notification when they are
     /// all done and the window is not focused.
@@ -211,6 +235,22 @@ pub struct UploaderApp {
     configured: Option<(String, Option<Token>, u32, bool)>,
     /// For event handling outside a frame (closing).
     ctx: egui::Context,
+}
+
+/// What the ui gets for one pass: it may edit the settings (widgets bound to them, followed by
+/// [`Action::SettingsChanged`]) and the view, and reads the rest.
+pub struct UiParts<'a> {
+    pub settings: &'a mut Settings,
+    pub view: &'a mut View,
+    pub work: &'a Work,
+    pub images: &'a Images,
+}
+
+impl UiParts<'_> {
+    /// Where uploads go now.
+    pub fn target(&self) -> EndpointChoice {
+        self.work.target(self.settings)
+    }
 }
 
 impl UploaderApp {
@@ -238,31 +278,29 @@ impl UploaderApp {
             },
         );
         let mut app = UploaderApp {
-            loading: Loading::all(),
             settings: Settings::default(),
-            queue: Queue::default(),
-            history: Vec::new(),
-            tab: Tab::Queue,
-            url_input: String::new(),
-            search: String::new(),
-            token_input: String::new(),
-            custom_endpoint: String::new(),
-            token: None,
-            token_source: TokenSource::Nowhere,
-            local_url: config.local_url,
-            local_token: config.local_token,
-            local_error: config.local_error,
-            pending_paste: Vec::new(),
-            notices: Vec::new(),
-            previews: HashMap::new(),
-            thumbs: HashMap::new(),
-            preview_errors: HashMap::new(),
-            confirm_clear: false,
-            pending_textures: std::collections::VecDeque::new(),
-            worker,
-            batch: Batch::default(),
-            configured: None,
-            ctx: ctx.clone(),
+            view: View::default(),
+            work: Work {
+                loading: Loading::all(),
+                queue: Queue::default(),
+                history: Vec::new(),
+                pending_paste: Vec::new(),
+                notices: Vec::new(),
+                token: None,
+                token_source: TokenSource::Nowhere,
+                local: LocalService {
+                    url: config.local_url,
+                    token: config.local_token,
+                    error: config.local_error,
+                },
+            },
+            images: Images::default(),
+            runtime: Runtime {
+                worker,
+                batch: Batch::default(),
+                configured: None,
+                ctx: ctx.clone(),
+            },
         };
         let (urls, paths): (Vec<String>, Vec<String>) = config
             .initial
@@ -280,14 +318,14 @@ impl UploaderApp {
     }
 
     fn send(&self, command: Command) {
-        self.worker.commands.send(command).ok();
+        self.runtime.worker.commands.send(command).ok();
     }
 
     /// Takes what another launch hands over (`crate::instance`), from any thread: its items
     /// are queued like a drop, and the window is raised.
     pub fn opener(&self) -> impl Fn(Vec<String>) + Send + Sync + 'static {
-        let commands = self.worker.commands.clone();
-        let ctx = self.ctx.clone();
+        let commands = self.runtime.worker.commands.clone();
+        let ctx = self.runtime.ctx.clone();
         move |items| {
             if !items.is_empty() {
                 commands.send(Command::Open(items)).ok();
@@ -303,20 +341,20 @@ impl UploaderApp {
 
     /// Where uploads go now.
     pub fn target(&self) -> EndpointChoice {
-        self.settings.target(self.token.is_some())
+        self.work.target(&self.settings)
     }
 
     /// The endpoint URL in use.
     pub fn endpoint(&self) -> String {
-        self.target().endpoint(&self.local_url)
+        self.target().endpoint(&self.work.local.url)
     }
 
     /// Tells the worker about endpoint/token changes (once per change, not per frame).
     fn configure_worker(&mut self) {
         let endpoint = self.endpoint();
         let token = match self.target() {
-            EndpointChoice::Local => Some(self.local_token.clone()),
-            _ => self.token.clone(),
+            EndpointChoice::Local => Some(self.work.local.token.clone()),
+            _ => self.work.token.clone(),
         };
         let key = (
             endpoint.clone(),
@@ -324,10 +362,10 @@ impl UploaderApp {
             self.settings.max_attempts,
             self.settings.strip_metadata,
         );
-        if self.configured.as_ref() == Some(&key) {
+        if self.runtime.configured.as_ref() == Some(&key) {
             return;
         }
-        self.configured = Some(key);
+        self.runtime.configured = Some(key);
         self.send(Command::Configure {
             endpoint,
             token,
@@ -338,7 +376,7 @@ impl UploaderApp {
 
     /// Queues one item and asks for its preview.
     pub fn add(&mut self, source: Source) -> JobId {
-        let id = self.queue.push(source.clone());
+        let id = self.work.queue.push(source.clone());
         if !matches!(source, Source::Url(_)) {
             self.send(Command::Preview { job: id, source });
         }
@@ -346,7 +384,7 @@ impl UploaderApp {
     }
 
     fn notice(&mut self, text: impl Into<String>, error: bool) {
-        self.notices.push(Notice {
+        self.work.notices.push(Notice {
             text: text.into(),
             error,
             shown_at: Instant::now(),
@@ -355,34 +393,44 @@ impl UploaderApp {
 
     /// Whether settings, token and history are all read.
     pub fn is_loaded(&self) -> bool {
-        self.loading.is_done()
+        self.work.is_loaded()
+    }
+
+    /// The parts the ui may see for one pass (see [`UiParts`]).
+    pub fn ui_parts(&mut self) -> UiParts<'_> {
+        UiParts {
+            settings: &mut self.settings,
+            view: &mut self.view,
+            work: &self.work,
+            images: &self.images,
+        }
     }
 
     /// Drains worker events, reads drops and pastes, starts queued jobs. Never blocks.
     pub fn logic(&mut self, ctx: &egui::Context) {
         self.drain_events(ctx);
         for _ in 0..TEXTURES_PER_FRAME {
-            let Some((id, thumb, img)) = self.pending_textures.pop_front() else {
+            let Some((id, thumb, img)) = self.images.pending.pop_front() else {
                 break;
             };
-            if self.queue.get(id).is_none() {
+            if self.work.queue.get(id).is_none() {
                 continue; // removed while it decoded
             }
             let (kind, map) = if thumb {
-                ("thumb", &mut self.thumbs)
+                ("thumb", &mut self.images.thumbs)
             } else {
-                ("preview", &mut self.previews)
+                ("preview", &mut self.images.previews)
             };
             map.insert(id, texture(ctx, &format!("{kind}-{}", id.0), &img));
         }
-        if !self.pending_textures.is_empty() {
+        if !self.images.pending.is_empty() {
             ctx.request_repaint();
         }
         self.read_input(ctx);
         // Items wait in the queue until where they go is known.
         let started = if self.is_loaded() {
             self.configure_worker();
-            self.queue.start_next(self.settings.concurrency())
+            self.work.queue.start_next(self.settings.concurrency())
         } else {
             Vec::new()
         };
@@ -395,12 +443,13 @@ impl UploaderApp {
         }
         self.settle_batch(ctx);
         let now = Instant::now();
-        self.notices
+        self.work
+            .notices
             .retain(|n| now.duration_since(n.shown_at) < NOTICE_LIFETIME);
-        if !self.notices.is_empty() {
+        if !self.work.notices.is_empty() {
             ctx.request_repaint_after(Duration::from_millis(500));
         }
-        if self.queue.running() > 0 {
+        if self.work.queue.running() > 0 {
             // Keep the speed readout fresh even between progress events.
             ctx.request_repaint_after(Duration::from_millis(250));
         }
@@ -409,8 +458,13 @@ impl UploaderApp {
     /// When the last queued or uploading job has ended while the window is not focused, tells
     /// the desktop how the batch went.
     fn settle_batch(&mut self, ctx: &egui::Context) {
-        let busy = self.queue.jobs().iter().any(|j| !j.state.is_finished());
-        if let Some(message) = self.batch.settle(busy)
+        let busy = self
+            .work
+            .queue
+            .jobs()
+            .iter()
+            .any(|j| !j.state.is_finished());
+        if let Some(message) = self.runtime.batch.settle(busy)
             && ctx.input(|i| i.viewport().focused) == Some(false)
         {
             self.send(Command::Notify(message));
@@ -447,7 +501,7 @@ impl UploaderApp {
             .filter(|p| !p.as_os_str().is_empty())
             .collect();
         if !paths.is_empty() {
-            self.tab = Tab::Queue;
+            self.view.tab = Tab::Queue;
             self.send(Command::Expand(paths));
         }
         for event in events {
@@ -468,7 +522,7 @@ impl UploaderApp {
     }
 
     fn drain_events(&mut self, ctx: &egui::Context) {
-        while let Ok(event) = self.worker.events.try_recv() {
+        while let Ok(event) = self.runtime.worker.events.try_recv() {
             self.on_event(ctx, event);
         }
     }
@@ -478,7 +532,7 @@ impl UploaderApp {
     /// [`CLOSE_DEADLINE`] per step: it runs once, as the window closes (`on_exit`), before the
     /// embedded service is stopped.
     pub fn shutdown(&mut self) {
-        let ctx = self.ctx.clone();
+        let ctx = self.runtime.ctx.clone();
         let (done, stopped) = std::sync::mpsc::channel();
         self.send(Command::StopUploads(done));
         if stopped.recv_timeout(CLOSE_DEADLINE).is_err() {
@@ -486,8 +540,15 @@ impl UploaderApp {
         }
         // Their last events: a `Done` becomes a history entry, the rest show as cancelled.
         self.drain_events(&ctx);
-        for id in self.queue.jobs().iter().map(|j| j.id).collect::<Vec<_>>() {
-            self.queue.cancel(id);
+        for id in self
+            .work
+            .queue
+            .jobs()
+            .iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>()
+        {
+            self.work.queue.cancel(id);
         }
         let (done, flushed) = std::sync::mpsc::channel();
         self.send(Command::Flush(done));
@@ -501,19 +562,19 @@ impl UploaderApp {
     fn on_event(&mut self, ctx: &egui::Context, event: Event) {
         match event {
             Event::SettingsLoaded(settings) => {
-                self.custom_endpoint = match &settings.endpoint {
+                self.view.custom_endpoint = match &settings.endpoint {
                     Some(EndpointChoice::Custom(u)) => u.clone(),
                     _ => String::new(),
                 };
                 self.settings = settings;
-                self.loading.settings = false;
+                self.work.loading.settings = false;
             }
             Event::HistoryLoaded { entries, skipped } => {
                 // Entries recorded before the file was read (none: nothing starts before) stay
                 // after the loaded ones.
-                let newer = std::mem::replace(&mut self.history, entries);
-                self.history.extend(newer);
-                self.loading.history = false;
+                let newer = std::mem::replace(&mut self.work.history, entries);
+                self.work.history.extend(newer);
+                self.work.loading.history = false;
                 if skipped > 0 {
                     self.notice(
                         format!(
@@ -524,36 +585,36 @@ impl UploaderApp {
                 }
             }
             Event::TokenLoaded { token, source } => {
-                self.token = token;
-                self.token_source = source;
-                self.loading.token = false;
+                self.work.token = token;
+                self.work.token_source = source;
+                self.work.loading.token = false;
             }
             Event::Job(id, update) => self.on_job_update(ctx, id, update),
             Event::Preview(id, result) => match result {
-                Ok(img) => self.pending_textures.push_back((id, false, img)),
+                Ok(img) => self.images.pending.push_back((id, false, img)),
                 Err(e) => {
-                    self.preview_errors.insert(id, e);
+                    self.images.preview_errors.insert(id, e);
                 }
             },
             Event::Thumb(id, result) => match result {
-                Ok(img) => self.pending_textures.push_back((id, true, img)),
+                Ok(img) => self.images.pending.push_back((id, true, img)),
                 Err(e) => self.notice(format!("the service's preview did not load: {e}"), true),
             },
             Event::Add { sources, pasted } => {
-                self.tab = Tab::Queue;
+                self.view.tab = Tab::Queue;
                 if pasted && self.settings.confirm_paste {
-                    self.pending_paste.extend(sources);
+                    self.work.pending_paste.extend(sources);
                 } else {
                     for s in sources {
                         self.add(s);
                     }
                 }
             }
-            Event::Notice(text) => self.notice(text, true),
+            Event::Notice(text) | Event::NoFileDialog(text) => self.notice(text, true),
             Event::TokenSaved(result) => match result {
                 Ok(source) => {
                     let text = format!("token {}", source.describe());
-                    self.token_source = source;
+                    self.work.token_source = source;
                     self.notice(text, false);
                 }
                 Err(e) => self.notice(e, true),
@@ -566,22 +627,22 @@ impl UploaderApp {
             Update::Done { url, .. } => Some(url.clone()),
             _ => None,
         };
-        let was_finished = self.queue.get(id).map(|j| j.state.is_finished());
-        self.queue.apply(id, update, Instant::now());
+        let was_finished = self.work.queue.get(id).map(|j| j.state.is_finished());
+        self.work.queue.apply(id, update, Instant::now());
         if was_finished == Some(false)
-            && let Some(job) = self.queue.get(id)
+            && let Some(job) = self.work.queue.get(id)
         {
             match job.state {
-                JobState::Done { .. } => self.batch.ended(Outcome::Uploaded),
-                JobState::Failed { .. } => self.batch.ended(Outcome::Failed),
-                JobState::Cancelled => self.batch.ended(Outcome::Cancelled),
+                JobState::Done { .. } => self.runtime.batch.ended(Outcome::Uploaded),
+                JobState::Failed { .. } => self.runtime.batch.ended(Outcome::Failed),
+                JobState::Cancelled => self.runtime.batch.ended(Outcome::Cancelled),
                 JobState::Queued | JobState::Uploading { .. } => {}
             }
         }
         let Some(url) = done_url else {
             return;
         };
-        let Some(job) = self.queue.get(id) else {
+        let Some(job) = self.work.queue.get(id) else {
             return;
         };
         if !matches!(job.state, JobState::Done { .. }) {
@@ -600,12 +661,12 @@ impl UploaderApp {
                 size: job.size,
                 uploaded_at: now_secs(),
             };
-            self.history.push(entry.clone());
+            self.work.history.push(entry.clone());
             self.send(Command::History(HistoryOp::Add(entry)));
         }
         if self.settings.auto_copy {
             let text = self.settings.copy_format.render(&url.to_string());
-            self.batch.copied(&text);
+            self.runtime.batch.copied(&text);
             ctx.copy_text(text);
             self.notice("URL copied to the clipboard", false);
         }
@@ -629,39 +690,39 @@ impl UploaderApp {
                 };
                 if links.iter().all(is_link) {
                     // Typed and sent on purpose, like a drop: not pasted content, no question.
-                    self.tab = Tab::Queue;
+                    self.view.tab = Tab::Queue;
                     for link in links {
                         self.add(Source::Url(link.to_owned()));
                     }
                 } else {
                     self.send(Command::PasteText(text));
                 }
-                self.url_input.clear();
+                self.view.url_input.clear();
             }
             Action::Cancel(id) => {
-                if self.queue.cancel(id) {
+                if self.work.queue.cancel(id) {
                     self.send(Command::Cancel(id));
                 }
             }
             Action::Retry(id) => {
-                self.queue.retry(id);
+                self.work.queue.retry(id);
             }
             Action::UploadUnchanged(id) => {
-                self.queue.upload_unchanged(id);
+                self.work.queue.upload_unchanged(id);
             }
             Action::Remove(id) => {
-                if self.queue.remove(id) {
-                    self.previews.remove(&id);
-                    self.thumbs.remove(&id);
+                if self.work.queue.remove(id) {
+                    self.images.previews.remove(&id);
+                    self.images.thumbs.remove(&id);
                 }
             }
-            Action::ClearDone => self.queue.clear_done(),
+            Action::ClearDone => self.work.queue.clear_done(),
             Action::Copy(text) => {
                 ctx.copy_text(text);
                 self.notice("copied", false);
             }
             Action::ConfirmPaste(yes) => {
-                let pending = std::mem::take(&mut self.pending_paste);
+                let pending = std::mem::take(&mut self.work.pending_paste);
                 if yes {
                     for s in pending {
                         self.add(s);
@@ -669,18 +730,18 @@ impl UploaderApp {
                 }
             }
             Action::HistoryRemove(index) => {
-                if index < self.history.len() {
-                    self.history.remove(index);
+                if index < self.work.history.len() {
+                    self.work.history.remove(index);
                     self.send(Command::History(HistoryOp::Remove(index)));
                 }
             }
             Action::HistoryClear => {
-                self.history.clear();
-                self.confirm_clear = false;
+                self.work.history.clear();
+                self.view.confirm_clear = false;
                 self.send(Command::History(HistoryOp::Clear));
             }
             Action::SaveToken(text) => {
-                if self.token_source == TokenSource::Env {
+                if self.work.token_source == TokenSource::Env {
                     self.notice("GM_TOKEN is set: unset it to store another token", true);
                     return;
                 }
@@ -688,36 +749,22 @@ impl UploaderApp {
                     self.notice("the token is empty", true);
                     return;
                 };
-                self.token = Some(token.clone());
-                self.token_input.clear();
+                self.work.token = Some(token.clone());
+                self.view.token_input.clear();
                 self.send(Command::SaveToken(Some(token)));
             }
             Action::ForgetToken => {
-                self.token = None;
+                self.work.token = None;
                 self.send(Command::SaveToken(None));
             }
             Action::SettingsChanged => {
                 if let Some(EndpointChoice::Custom(u)) = &mut self.settings.endpoint {
-                    u.clone_from(&self.custom_endpoint);
+                    u.clone_from(&self.view.custom_endpoint);
                 }
                 self.send(Command::SaveSettings(self.settings.clone()));
             }
-            Action::SetTab(tab) => self.tab = tab,
+            Action::SetTab(tab) => self.view.tab = tab,
         }
-    }
-
-    /// Copies every finished URL in the chosen style.
-    pub fn all_done_urls(&self, style: Snippet) -> Option<String> {
-        let urls: Vec<String> = self
-            .queue
-            .jobs()
-            .iter()
-            .filter_map(|j| match &j.state {
-                JobState::Done { url, .. } => Some(url.to_string()),
-                _ => None,
-            })
-            .collect();
-        (!urls.is_empty()).then(|| style.render_all(urls.iter().map(String::as_str)))
     }
 }
 
@@ -739,7 +786,7 @@ impl eframe::App for UploaderApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let actions = crate::ui::app_ui(ui, self);
+        let actions = crate::ui::app_ui(ui, &mut self.ui_parts());
         let ctx = ui.ctx().clone();
         for action in actions {
             self.apply(&ctx, action);

@@ -3,10 +3,10 @@
 
 use eframe::egui;
 
-use crate::app::{Action, UploaderApp};
+use crate::app::{Action, UiParts};
 
-pub fn history_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Action>) {
-    if app.loading.history {
+pub fn history_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Action>) {
+    if app.work.loading.history {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label("Loading history…");
@@ -15,35 +15,35 @@ pub fn history_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Ac
     }
     ui.horizontal(|ui| {
         ui.add(
-            egui::TextEdit::singleline(&mut app.search)
+            egui::TextEdit::singleline(&mut app.view.search)
                 .hint_text("Search by name or URL")
                 .desired_width(280.0),
         );
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if app.confirm_clear {
+            if app.view.confirm_clear {
                 if ui.button("Yes, clear all").clicked() {
                     actions.push(Action::HistoryClear);
                 }
                 if ui.button("Keep").clicked() {
-                    app.confirm_clear = false;
+                    app.view.confirm_clear = false;
                 }
                 ui.label("Clear the whole history?");
-            } else if !app.history.is_empty() && ui.button("Clear history").clicked() {
-                app.confirm_clear = true;
+            } else if !app.work.history.is_empty() && ui.button("Clear history").clicked() {
+                app.view.confirm_clear = true;
             }
         });
     });
     ui.add_space(4.0);
-    if app.history.is_empty() {
+    if app.work.history.is_empty() {
         ui.label(
             egui::RichText::new("Finished uploads appear here and stay across restarts.").weak(),
         );
         return;
     }
-    let query = app.search.trim().to_lowercase();
-    let matching: Vec<usize> = (0..app.history.len())
+    let query = app.view.search.trim().to_lowercase();
+    let matching: Vec<usize> = (0..app.work.history.len())
         .rev()
-        .filter(|&i| app.history[i].matches(&query))
+        .filter(|&i| app.work.history[i].matches(&query))
         .collect();
     if matching.is_empty() {
         ui.label("Nothing matches.");
@@ -54,7 +54,7 @@ pub fn history_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Ac
         .auto_shrink([false, false])
         .show_rows(ui, row_height, matching.len(), |ui, range| {
             for &index in &matching[range] {
-                let entry = &app.history[index];
+                let entry = &app.work.history[index];
                 egui::Frame::group(ui.style()).show(ui, |ui| {
                     ui.set_width(ui.available_width());
                     ui.horizontal(|ui| {

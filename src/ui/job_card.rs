@@ -6,14 +6,14 @@ use std::time::Instant;
 use eframe::egui;
 
 use super::human_bytes;
-use crate::app::{Action, UploaderApp};
+use crate::app::{Action, UiParts};
 use crate::jobs::{Job, JobState, Source};
 
 const THUMB: f32 = 72.0;
 
 pub fn job_card_ui(
     ui: &mut egui::Ui,
-    app: &UploaderApp,
+    app: &UiParts<'_>,
     job: &Job,
     now: Instant,
     actions: &mut Vec<Action>,
@@ -86,6 +86,7 @@ pub fn job_card_ui(
                     JobState::Failed {
                         reason,
                         can_upload_unchanged,
+                        ..
                     } => {
                         ui.label(
                             egui::RichText::new(format!("Failed: {reason}"))
@@ -143,12 +144,13 @@ fn details(job: &Job) -> String {
     parts.join(" · ")
 }
 
-fn thumbnail_ui(ui: &mut egui::Ui, app: &UploaderApp, job: &Job) {
+fn thumbnail_ui(ui: &mut egui::Ui, app: &UiParts<'_>, job: &Job) {
     // The service's own thumbnail, once loaded, proves the URL works; until then the local one.
     let texture = app
+        .images
         .thumbs
         .get(&job.id)
-        .or_else(|| app.previews.get(&job.id));
+        .or_else(|| app.images.previews.get(&job.id));
     let size = egui::vec2(THUMB, THUMB);
     match texture {
         Some(tex) => {
@@ -165,7 +167,7 @@ fn thumbnail_ui(ui: &mut egui::Ui, app: &UploaderApp, job: &Job) {
                 .rect_filled(rect, 6.0, ui.visuals().faint_bg_color);
             let label = if matches!(job.source, Source::Url(_)) {
                 "URL"
-            } else if app.preview_errors.contains_key(&job.id) {
+            } else if app.images.preview_errors.contains_key(&job.id) {
                 "?"
             } else {
                 "…"

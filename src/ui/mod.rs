@@ -11,7 +11,7 @@ mod top_bar;
 
 use eframe::egui;
 
-use crate::app::{Action, Tab, UploaderApp};
+use crate::app::{Action, Tab, UiParts};
 
 /// Human size: `1.4 MB`.
 pub fn human_bytes(n: u64) -> String {
@@ -30,15 +30,15 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 /// The whole window: top bar, status bar, the current tab, and the drop overlay.
-pub fn app_ui(ui: &mut egui::Ui, app: &mut UploaderApp) -> Vec<Action> {
+pub fn app_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>) -> Vec<Action> {
     let mut actions = Vec::new();
     egui::Panel::top("top_bar").show(ui, |ui| top_bar::top_bar_ui(ui, app, &mut actions));
     egui::Panel::bottom("status").show(ui, |ui| status_ui(ui, app));
     egui::CentralPanel::default().show(ui, |ui| {
-        if !app.pending_paste.is_empty() {
+        if !app.work.pending_paste.is_empty() {
             paste_confirm_ui(ui, app, &mut actions);
         }
-        match app.tab {
+        match app.view.tab {
             Tab::Queue => queue_ui(ui, app, &mut actions),
             Tab::History => history_tab::history_ui(ui, app, &mut actions),
             Tab::Settings => settings_tab::settings_ui(ui, app, &mut actions),
@@ -48,14 +48,14 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut UploaderApp) -> Vec<Action> {
     actions
 }
 
-fn status_ui(ui: &mut egui::Ui, app: &UploaderApp) {
+fn status_ui(ui: &mut egui::Ui, app: &UiParts<'_>) {
     ui.horizontal(|ui| {
-        if !app.is_loaded() {
+        if !app.work.is_loaded() {
             ui.spinner();
             ui.label("Loading… (uploads start once settings, token and history are read)");
             ui.separator();
         }
-        let jobs = app.queue.jobs();
+        let jobs = app.work.queue.jobs();
         let done = jobs
             .iter()
             .filter(|j| matches!(j.state, crate::jobs::JobState::Done { .. }))
@@ -66,12 +66,12 @@ fn status_ui(ui: &mut egui::Ui, app: &UploaderApp) {
             .count();
         ui.label(format!(
             "{} uploading · {} waiting · {done} done · {failed} failed",
-            app.queue.running(),
+            app.work.queue.running(),
             jobs.iter()
                 .filter(|j| j.state == crate::jobs::JobState::Queued)
                 .count(),
         ));
-        if let Some(n) = app.notices.last() {
+        if let Some(n) = app.work.notices.last() {
             ui.separator();
             let color = if n.error {
                 ui.visuals().error_fg_color
@@ -83,14 +83,14 @@ fn status_ui(ui: &mut egui::Ui, app: &UploaderApp) {
     });
 }
 
-fn paste_confirm_ui(ui: &mut egui::Ui, app: &UploaderApp, actions: &mut Vec<Action>) {
+fn paste_confirm_ui(ui: &mut egui::Ui, app: &UiParts<'_>, actions: &mut Vec<Action>) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
-        let n = app.pending_paste.len();
+        let n = app.work.pending_paste.len();
         ui.label(format!(
             "Upload {n} pasted item{}? Uploaded images are public to anyone with the link.",
             if n == 1 { "" } else { "s" }
         ));
-        for s in app.pending_paste.iter().take(5) {
+        for s in app.work.pending_paste.iter().take(5) {
             ui.label(egui::RichText::new(s.display_name()).weak());
         }
         ui.horizontal(|ui| {
@@ -105,8 +105,8 @@ fn paste_confirm_ui(ui: &mut egui::Ui, app: &UploaderApp, actions: &mut Vec<Acti
     ui.add_space(6.0);
 }
 
-fn queue_ui(ui: &mut egui::Ui, app: &UploaderApp, actions: &mut Vec<Action>) {
-    if app.queue.jobs().is_empty() {
+fn queue_ui(ui: &mut egui::Ui, app: &UiParts<'_>, actions: &mut Vec<Action>) {
+    if app.work.queue.jobs().is_empty() {
         overlay::empty_drop_zone_ui(ui, actions);
         return;
     }
@@ -116,7 +116,7 @@ fn queue_ui(ui: &mut egui::Ui, app: &UploaderApp, actions: &mut Vec<Action>) {
             if ui.button("Clear finished").clicked() {
                 actions.push(Action::ClearDone);
             }
-            if let Some(all) = app.all_done_urls(app.settings.copy_format)
+            if let Some(all) = app.work.all_done_urls(app.settings.copy_format)
                 && ui
                     .button(format!("Copy all ({})", app.settings.copy_format.label()))
                     .clicked()
@@ -131,7 +131,7 @@ fn queue_ui(ui: &mut egui::Ui, app: &UploaderApp, actions: &mut Vec<Action>) {
         .show(ui, |ui| {
             let now = std::time::Instant::now();
             // Newest first: what was just dropped is what the person looks for.
-            for job in app.queue.jobs().iter().rev() {
+            for job in app.work.queue.jobs().iter().rev() {
                 job_card::job_card_ui(ui, app, job, now, actions);
                 ui.add_space(6.0);
             }

@@ -2,13 +2,13 @@
 
 use eframe::egui;
 
-use crate::app::{Action, UploaderApp};
+use crate::app::{Action, UiParts};
 use crate::settings::EndpointChoice;
 use crate::snippet::Snippet;
 use crate::token_store::TokenSource;
 
-pub fn settings_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Action>) {
-    if app.loading.settings || app.loading.token {
+pub fn settings_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Action>) {
+    if app.work.loading.settings || app.work.loading.token {
         // Edits now would be overwritten by what is being read.
         ui.horizontal(|ui| {
             ui.spinner();
@@ -19,30 +19,30 @@ pub fn settings_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<A
     let mut changed = false;
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.heading("GroupMe access token");
-        match &app.token {
-            Some(t) => ui.label(format!("Token {} — {}", t.masked(), app.token_source.describe())),
+        match &app.work.token {
+            Some(t) => ui.label(format!("Token {} — {}", t.masked(), app.work.token_source.describe())),
             None => ui.label("No token: uploads go to the local service. Get yours at dev.groupme.com (Access Token)."),
         };
-        if matches!(app.token_source, TokenSource::File(_)) {
+        if matches!(app.work.token_source, TokenSource::File(_)) {
             ui.label(
                 egui::RichText::new("No keyring service is running, so the token is kept in a private file (not encrypted).")
                     .color(ui.visuals().warn_fg_color),
             );
         }
-        if app.token_source != TokenSource::Env {
+        if app.work.token_source != TokenSource::Env {
             ui.horizontal(|ui| {
                 let label = ui.label("New token");
                 ui.add(
-                    egui::TextEdit::singleline(&mut app.token_input)
+                    egui::TextEdit::singleline(&mut app.view.token_input)
                         .password(true)
                         .hint_text("paste it here")
                         .desired_width(300.0),
                 )
                 .labelled_by(label.id);
                 if ui.button("Save token").clicked() {
-                    actions.push(Action::SaveToken(app.token_input.clone()));
+                    actions.push(Action::SaveToken(app.view.token_input.clone()));
                 }
-                if app.token.is_some() && ui.button("Forget token").clicked() {
+                if app.work.token.is_some() && ui.button("Forget token").clicked() {
                     actions.push(Action::ForgetToken);
                 }
             });
@@ -60,23 +60,23 @@ pub fn settings_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<A
             .radio_value(
                 &mut choice,
                 Some(EndpointChoice::Local),
-                format!("Local service on this computer ({})", app.local_url),
+                format!("Local service on this computer ({})", app.work.local.url),
             )
             .changed();
         ui.horizontal(|ui| {
-            let custom = Some(EndpointChoice::Custom(app.custom_endpoint.clone()));
+            let custom = Some(EndpointChoice::Custom(app.view.custom_endpoint.clone()));
             let is_custom = matches!(choice, Some(EndpointChoice::Custom(_)));
             if ui.radio(is_custom, "Custom service:").clicked() {
                 choice = custom;
                 changed = true;
             }
             let field = ui.add(
-                egui::TextEdit::singleline(&mut app.custom_endpoint)
+                egui::TextEdit::singleline(&mut app.view.custom_endpoint)
                     .hint_text("https://images.example.org")
                     .desired_width(260.0),
             );
             if field.lost_focus() && is_custom {
-                choice = Some(EndpointChoice::Custom(app.custom_endpoint.clone()));
+                choice = Some(EndpointChoice::Custom(app.view.custom_endpoint.clone()));
                 changed = true;
             }
         });

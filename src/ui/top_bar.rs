@@ -2,15 +2,15 @@
 
 use eframe::egui;
 
-use crate::app::{Action, Tab, UploaderApp};
+use crate::app::{Action, Tab, UiParts};
 use crate::settings::EndpointChoice;
 
-pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Action>) {
+pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Action>) {
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.heading("GroupMe Uploader");
         ui.separator();
-        if app.loading.settings || app.loading.token {
+        if app.work.loading.settings || app.work.loading.token {
             // Where uploads go depends on both: say nothing wrong meanwhile.
             ui.spinner();
             ui.label(egui::RichText::new("Loading settings and token…").weak());
@@ -22,14 +22,14 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Ac
                     .on_hover_text("Uploads go to GroupMe's Image Service");
             }
             EndpointChoice::Local => {
-                let text = match &app.local_error {
+                let text = match &app.work.local.error {
                     Some(e) => format!("Local service — not GroupMe ({e})"),
                     None => "Local service — not GroupMe".to_owned(),
                 };
                 ui.label(egui::RichText::new(text).color(ui.visuals().warn_fg_color))
                     .on_hover_text(format!(
                         "No GroupMe token is set, so images go to the service built into this app at {}. Add a token in Settings to upload to GroupMe.",
-                        app.local_url
+                        app.work.local.url
                     ));
             }
             EndpointChoice::Custom(url) => {
@@ -55,24 +55,24 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UploaderApp, actions: &mut Vec<Ac
         }
         ui.separator();
         let field = ui.add(
-            egui::TextEdit::singleline(&mut app.url_input)
+            egui::TextEdit::singleline(&mut app.view.url_input)
                 .hint_text("https://… image link to mirror")
                 .desired_width(320.0),
         );
         let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui.button("Mirror").clicked() || enter {
-            actions.push(Action::Mirror(app.url_input.clone()));
+            actions.push(Action::Mirror(app.view.url_input.clone()));
         }
     });
     ui.add_space(2.0);
     ui.horizontal(|ui| {
-        let history = format!("History ({})", app.history.len());
+        let history = format!("History ({})", app.work.history.len());
         for (tab, label) in [
             (Tab::Queue, "Queue".to_owned()),
             (Tab::History, history),
             (Tab::Settings, "Settings".to_owned()),
         ] {
-            if ui.selectable_label(app.tab == tab, label).clicked() {
+            if ui.selectable_label(app.view.tab == tab, label).clicked() {
                 actions.push(Action::SetTab(tab));
             }
         }
