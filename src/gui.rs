@@ -1,4 +1,5 @@
-//! Starts the desktop window: the embedded local service on the given runtime, then eframe.
+//! Starts the desktop window: one per data directory (a later launch hands its items to the open
+//! window, see [`crate::instance`]), the embedded local service on the given runtime, then eframe.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use eframe::egui;
 
 use crate::app::worker::NativePicker;
 use crate::app::{AppConfig, UploaderApp};
+use crate::instance::{self, Claim, InstanceError};
 use crate::service::store::StoreError;
 use crate::service::{self, RunningService, ServiceConfig, ServiceState, SetupError, Store};
 use crate::settings::Dirs;
@@ -28,6 +30,48 @@ fn window_icon() -> Option<egui::IconData> {
         height: rgba.height(),
         rgba: rgba.into_raw(),
     })
+}
+
+/// Sets both parts of the window's X11 `WM_CLASS` to [`APP_ID`] (instance and class; desktop
+/// entries match `StartupWMClass` and docks group windows by it). egui-winit 0.37 hands the app
+/// id to winit as `with_name(app_id, "")`, which on X11 leaves the instance part empty, and
+/// eframe offers no hook on winit's attributes. The window is still unmapped here (eframe shows
+/// it after the first frame), so this is in place before a window manager reads it, as ICCCM
+/// asks. Nothing on Wayland, where the app id is already right.
+#[cfg(target_os = "linux")]
+fn set_x11_wm_class(window: &impl raw_window_handle::HasWindowHandle) {
+    use raw_window_handle::RawWindowHandle;
+    let id = match window.window_handle().map(|h| h.as_raw()) {
+        Ok(RawWindowHandle::Xlib(h)) => u32::try_from(h.window).ok(),
+        Ok(RawWindowHandle::Xcb(h)) => Some(h.window.get()),
+        _ => None,
+    };
+    let Some(id) = id else {
+        return;
+    };
+    if let Err(e) = write_wm_class(id) {
+        tracing::warn!("cannot set the window's WM_CLASS: {e}");
+    }
+}
+
+/// Replaces `WM_CLASS` on X11 window `id`, over a connection of its own (pure Rust, the display
+/// winit uses: `DISPLAY`), and waits for the server to have applied it.
+#[cfg(target_os = "linux")]
+fn write_wm_class(id: u32) -> Result<(), Box<dyn std::error::Error>> {
+    use x11rb::protocol::xproto::{AtomEnum, PropMode};
+    use x11rb::wrapper::ConnectionExt as _;
+    let (conn, _) = x11rb::connect(None)?;
+    let value = format!("{APP_ID}\0{APP_ID}\0");
+    // `check` is a round trip: the change is applied before winit maps the window.
+    conn.change_property8(
+        PropMode::REPLACE,
+        id,
+        AtomEnum::WM_CLASS,
+        AtomEnum::STRING,
+        value.as_bytes(),
+    )?
+    .check()?;
+    Ok(())
 }
 
 /// The embedded service's fixed port, so URLs in history stay valid across restarts.
@@ -105,6 +149,37 @@ async fn start_local(
     Ok((running, warning))
 }
 
+/// Claims the window for `dirs`: `Ok(listener)` when this launch opens it (`Ok(None)` when the
+/// socket cannot be made: the window opens anyway, without taking later launches' items);
+/// `Err(code)` when this launch is done: an open window took `items`, or did not answer.
+fn claim_window(dirs: &Dirs, items: &[String]) -> Result<Option<instance::Listener>, ExitCode> {
+    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    let path = instance::socket_path(&dirs.data, runtime_dir.as_deref());
+    let items = match std::env::current_dir() {
+        Ok(cwd) => instance::resolve(items, &cwd),
+        Err(_) => items.to_vec(),
+    };
+    match instance::claim(&path, &items) {
+        Ok(Claim::First(listener)) => Ok(Some(listener)),
+        Ok(Claim::HandedOver(reply)) => {
+            let n = reply.queued;
+            let what = if n == 1 { "item" } else { "items" };
+            println!("GroupMe Uploader is already open: handed it {n} {what} and raised it");
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e @ (InstanceError::NoAnswer(_) | InstanceError::BadAnswer(_))) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            tracing::warn!("{e}; this window will not take other launches' files");
+            Ok(None)
+        }
+    }
+}
+
 /// Opens the window and runs until it closes; uploads and the local service run on `runtime`.
 pub fn run(args: GuiArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
     crate::logging::init("warn");
@@ -112,6 +187,10 @@ pub fn run(args: GuiArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
         .data_dir
         .as_deref()
         .map_or_else(Dirs::standard, Dirs::under);
+    let instance = match claim_window(&dirs, &args.items) {
+        Ok(listener) => listener,
+        Err(code) => return code,
+    };
     let local_token = match service_token(&dirs) {
         Ok(t) => t,
         Err(e) => {
@@ -151,11 +230,32 @@ pub fn run(args: GuiArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
         viewport,
         ..Default::default()
     };
+    // The socket's server task, started once the app exists (it hands items to the app).
+    let server = Arc::new(std::sync::Mutex::new(None::<tokio::task::JoinHandle<()>>));
+    let server_slot = server.clone();
+    let handle = runtime.handle().clone();
     let result = eframe::run_native(
         "GroupMe Uploader",
         options,
-        Box::new(move |cc| Ok(Box::new(UploaderApp::new(&cc.egui_ctx, config)))),
+        Box::new(move |cc| {
+            #[cfg(target_os = "linux")]
+            set_x11_wm_class(cc);
+            let app = UploaderApp::new(&cc.egui_ctx, config);
+            if let Some(listener) = instance {
+                *server_slot
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some(handle.spawn(listener.serve(app.opener())));
+            }
+            Ok(Box::new(app))
+        }),
     );
+    // Launches from now on open a window of their own.
+    let server = server.lock().map(|mut s| s.take()).ok().flatten();
+    if let Some(server) = server {
+        server.abort();
+        runtime.block_on(server).ok();
+    }
     if let Some(local) = local {
         runtime.block_on(local.stop()).ok();
     }

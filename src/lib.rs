@@ -8,6 +8,7 @@
 //! - [`geometry`]: thumbnail sizes (cover and fit).
 //! - [`content_id`]: a picture's id from its bytes (service names, app duplicates).
 //! - [`jobs`]: the upload queue's state machine and where items come from.
+//! - [`batch`]: when a batch of uploads has finished, and what the notification says.
 //! - [`settings`]: the person's settings and the app's directories.
 //! - [`token`]: the access token as a secret (masked, never logged).
 //!
@@ -35,7 +36,9 @@
 //! - [`app`]: its state (settings, view, work, images), what it takes from the machine, and the
 //!   worker on the tokio runtime (all I/O off the UI thread).
 //! - [`ui`]: one file per panel; edits the settings and view it is bound to, clicks become actions.
+//! - [`notify`]: desktop notifications over D-Bus, sent from the tokio side.
 //! - [`gui`]: opening the window (embedded service, icon, options).
+//! - [`instance`]: one window per data directory; later launches hand it their files.
 //!
 //! **Edges**
 //! - [`cli`]: the command line (`upload`, `send`, `chats`, `serve`, `gui`).
@@ -44,6 +47,7 @@
 
 pub mod app;
 pub mod backoff;
+pub mod batch;
 pub mod cdn_url;
 pub mod cli;
 pub mod client;
@@ -54,9 +58,11 @@ pub mod geometry;
 pub mod groupme;
 pub mod gui;
 pub mod history;
+pub mod instance;
 pub mod jobs;
 pub mod logging;
 pub mod metadata;
+pub mod notify;
 pub mod plausible;
 pub mod preview;
 pub mod probe;

@@ -1,9 +1,11 @@
 //! What the app takes from the machine beyond its directories: `GM_TOKEN`, the keyring, the
-//! proxy settings and the clipboard — the real ones in the window, none in tests.
+//! proxy settings, the clipboard and the desktop's notifications — the real ones in the window,
+//! none in tests.
 
 use std::sync::Arc;
 
 use super::worker::{self, ClipboardReader};
+use crate::notify::Notifier;
 use crate::token::Token;
 use crate::token_store::{Keyring, SystemKeyring};
 
@@ -22,6 +24,9 @@ pub struct Environment {
     /// What the Paste button reads: the system clipboard, or in tests one that is empty or
     /// scripted (never the person's).
     pub clipboard: Arc<dyn ClipboardReader>,
+    /// Where "batch finished" notifications go: the desktop's, or in tests none or a recorder
+    /// (never the person's desktop).
+    pub notifier: Option<Arc<dyn Notifier>>,
 }
 
 impl Environment {
@@ -32,16 +37,19 @@ impl Environment {
             keyring: Some(Arc::new(SystemKeyring)),
             system_proxy: true,
             clipboard: Arc::new(worker::SystemClipboard),
+            notifier: Some(Arc::new(crate::notify::DesktopNotifier)),
         }
     }
 
-    /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy, an empty clipboard.
+    /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy, an empty clipboard, no
+    /// notifications.
     pub fn isolated() -> Environment {
         Environment {
             gm_token: None,
             keyring: None,
             system_proxy: false,
             clipboard: Arc::new(EmptyClipboard),
+            notifier: None,
         }
     }
 }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
+use crate::batch::{Batch, Outcome};
 use crate::files::now_secs;
 use crate::history::Entry;
 use crate::jobs::{JobId, JobState, Queue, Source, Update};
@@ -235,6 +236,9 @@ pub struct Images {
 /// What only the app touches: the worker, what it was configured with, the context.
 struct Runtime {
     worker: WorkerHandle,
+    /// The jobs that ended since the queue was last idle: a desktop notification when they are
+    /// all done and the window is not focused.
+    batch: Batch,
     /// What the worker was last configured with (endpoint, token, attempts, stripping).
     configured: Option<(String, Option<Token>, u32, bool)>,
     /// For event handling outside a frame (closing).
@@ -291,6 +295,7 @@ impl UploaderApp {
                 system_proxy: config.environment.system_proxy,
                 picker: config.picker,
                 clipboard: config.environment.clipboard,
+                notifier: config.environment.notifier,
                 repaint: Arc::new(move || repaint_ctx.request_repaint()),
             },
         );
@@ -315,6 +320,7 @@ impl UploaderApp {
             images: Images::default(),
             runtime: Runtime {
                 worker,
+                batch: Batch::default(),
                 configured: None,
                 ctx: ctx.clone(),
                 paste_keys: PasteKeys::default(),
@@ -337,6 +343,24 @@ impl UploaderApp {
 
     fn send(&self, command: Command) {
         self.runtime.worker.commands.send(command).ok();
+    }
+
+    /// Takes what another launch hands over (`crate::instance`), from any thread: its items
+    /// are queued like a drop, and the window is raised.
+    pub fn opener(&self) -> impl Fn(Vec<String>) + Send + Sync + 'static {
+        let commands = self.runtime.worker.commands.clone();
+        let ctx = self.runtime.ctx.clone();
+        move |items| {
+            if !items.is_empty() {
+                commands.send(Command::Open(items)).ok();
+            }
+            ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
+            ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+            ctx.send_viewport_cmd(egui::ViewportCommand::RequestUserAttention(
+                egui::UserAttentionType::Informational,
+            ));
+            ctx.request_repaint();
+        }
     }
 
     /// Where uploads go now.
@@ -441,6 +465,7 @@ impl UploaderApp {
                 keep_metadata: job.keep_metadata,
             });
         }
+        self.settle_batch(ctx);
         let now = Instant::now();
         self.work
             .notices
@@ -451,6 +476,22 @@ impl UploaderApp {
         if self.work.queue.running() > 0 {
             // Keep the speed readout fresh even between progress events.
             ctx.request_repaint_after(Duration::from_millis(250));
+        }
+    }
+
+    /// When the last queued or uploading job has ended while the window is not focused, tells
+    /// the desktop how the batch went.
+    fn settle_batch(&mut self, ctx: &egui::Context) {
+        let busy = self
+            .work
+            .queue
+            .jobs()
+            .iter()
+            .any(|j| !j.state.is_finished());
+        if let Some(message) = self.runtime.batch.settle(busy)
+            && ctx.input(|i| i.viewport().focused) == Some(false)
+        {
+            self.send(Command::Notify(message));
         }
     }
 
@@ -644,7 +685,18 @@ impl UploaderApp {
             Update::Done { url, .. } => Some(url.clone()),
             _ => None,
         };
+        let was_finished = self.work.queue.get(id).map(|j| j.state.is_finished());
         self.work.queue.apply(id, update, Instant::now());
+        if was_finished == Some(false)
+            && let Some(job) = self.work.queue.get(id)
+        {
+            match job.state {
+                JobState::Done { .. } => self.runtime.batch.ended(Outcome::Uploaded),
+                JobState::Failed { .. } => self.runtime.batch.ended(Outcome::Failed),
+                JobState::Cancelled => self.runtime.batch.ended(Outcome::Cancelled),
+                JobState::Queued | JobState::Uploading { .. } => {}
+            }
+        }
         let Some(url) = done_url else {
             return;
         };
@@ -671,7 +723,9 @@ impl UploaderApp {
             self.send(Command::History(HistoryOp::Add(entry)));
         }
         if self.settings.auto_copy {
-            ctx.copy_text(self.settings.copy_format.render(&url.to_string()));
+            let text = self.settings.copy_format.render(&url.to_string());
+            self.runtime.batch.copied(&text);
+            ctx.copy_text(text);
             self.notice("URL copied to the clipboard", false);
         }
         self.send(Command::FetchThumb { job: id, url });

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # A real window under Xvfb: start the release binary with no token and a fresh data directory,
-# give it one file on the command line, drop a second one with a real XDND drag source, wait until
-# the embedded service has stored both, then check exactly: the history holds the two names, the
-# service holds two originals, each byte for byte the source with its metadata removed (as
+# give it one file on the command line; check the window's identity (WM_CLASS both parts
+# `groupme-uploader`, an icon in _NET_WM_ICON); start the binary again with a second file (a
+# relative path): it must hand the file to the open window and exit 0, leaving one app process;
+# drop a third file with a real XDND drag source; wait until the embedded service has stored all
+# three, then check exactly: the history holds the three names, the service holds three
+# originals, each byte for byte the source with its metadata removed (as
 # `tests/gui/strip_metadata.rs` removes it), and each served at its history URL; finally a
 # screenshot that is not blank.
-# Usage: tests/gui/xvfb_smoke.sh [SCREENSHOT.png]
+# Usage: tests/gui/xvfb_smoke.sh [SCREENSHOT.png]   (SMOKE_BIN=path: another build of the binary)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bin=${CARGO_TARGET_DIR:-target}/release/groupme-uploader
+bin=${SMOKE_BIN:-${CARGO_TARGET_DIR:-target}/release/groupme-uploader}
 shot=${1:-${CARGO_TARGET_DIR:-target}/xvfb-smoke.png}
 [ -x "$bin" ] || { echo "build it first: cargo build --release" >&2; exit 1; }
 
@@ -22,13 +25,14 @@ cleanup() {
 trap cleanup EXIT
 
 convert -size 800x500 gradient:'#1e88e5'-'#ffb300' "$work/sunset gradient.png"
+convert -size 320x240 gradient:'#43a047'-'#fdd835' "$work/second launch.png"
 cp tests/corpus/jpg/portrait_2.jpg "$work/portrait.jpg"
 # What the app must store for each: the source with its metadata removed ("Remove location…"
 # is on by default). Both sources carry some (ImageMagick's date chunks, the JPEG's EXIF).
 mkdir "$work/expected"
 cargo build --quiet --example strip_metadata
 strip_metadata=${CARGO_TARGET_DIR:-target}/debug/examples/strip_metadata
-for name in "sunset gradient.png" portrait.jpg; do
+for name in "sunset gradient.png" "second launch.png" portrait.jpg; do
   "$strip_metadata" "$work/$name" "$work/expected/$name"
   cmp -s "$work/$name" "$work/expected/$name" && { echo "FAIL: $name has no metadata to remove" >&2; exit 1; }
 done
@@ -42,10 +46,10 @@ unset WAYLAND_DISPLAY
 mkdir -m 700 -p "$XDG_RUNTIME_DIR" "$work/home"
 # Isolated as tests/common/isolated.rs isolates: no GM_* (a real token would upload to GroupMe),
 # no proxy, no session bus (so no real keyring), HOME and XDG directories in the work dir.
-env -i PATH="$PATH" DISPLAY="$DISPLAY" XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" HOME="$work/home" \
-  XDG_CONFIG_HOME="$work/home/.config" XDG_DATA_HOME="$work/home/.local/share" \
-  XDG_CACHE_HOME="$work/home/.cache" \
-  "$bin" gui --data-dir "$work/data" "$work/sunset gradient.png" >"$work/app.log" 2>&1 &
+isolated=(env -i PATH="$PATH" DISPLAY="$DISPLAY" XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" HOME="$work/home"
+  XDG_CONFIG_HOME="$work/home/.config" XDG_DATA_HOME="$work/home/.local/share"
+  XDG_CACHE_HOME="$work/home/.cache")
+"${isolated[@]}" "$bin" gui --data-dir "$work/data" "$work/sunset gradient.png" >"$work/app.log" 2>&1 &
 app=$!
 
 for _ in $(seq 100); do
@@ -54,22 +58,42 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 sleep 1
+fail() { cat "$work/app.log"; echo "FAIL: $*" >&2; exit 1; }
+wid=$(xdotool search --name "GroupMe Uploader" | head -1)
+
+# Identity: both parts of WM_CLASS, and an icon.
+wm_class=$(xprop -display "$display" -id "$wid" WM_CLASS)
+[ "$wm_class" = 'WM_CLASS(STRING) = "groupme-uploader", "groupme-uploader"' ] || fail "WM_CLASS: $wm_class"
+# (xprop prints a 256x256 icon as "Icon (256 x 256):" plus a picture, or "256, 256, …" when old.)
+xprop -display "$display" -len 8 -id "$wid" _NET_WM_ICON \
+  | grep -qE '^_NET_WM_ICON\(CARDINAL\) = (256, 256|\s*Icon \(256 x 256\))' \
+  || fail "no 256 px _NET_WM_ICON: $(xprop -display "$display" -len 8 -id "$wid" _NET_WM_ICON)"
+
+# A second launch, from another directory with a relative path: hands it over and exits 0.
+(cd "$work" && "${isolated[@]}" timeout 20 "$bin" gui --data-dir "$work/data" "second launch.png") \
+  >"$work/second.log" 2>&1 || fail "the second launch failed: $(cat "$work/second.log")"
+grep -qx "GroupMe Uploader is already open: handed it 1 item and raised it" "$work/second.log" \
+  || fail "the second launch said: $(cat "$work/second.log")"
+kill -0 "$app" 2>/dev/null || fail "the first window exited"
+running=$(pgrep -fc -- "--data-dir $work/data" || true)
+[ "$running" -eq 1 ] || fail "expected one app process, found $running"
+
 /usr/bin/python3 tests/gui/xdnd_drop.py --name "GroupMe Uploader" "$work/portrait.jpg"
 
 history=$work/data/data/history.jsonl
 for _ in $(seq 150); do
-  [ -f "$history" ] && [ "$(grep -c . "$history")" -ge 2 ] && break
+  [ -f "$history" ] && [ "$(grep -c . "$history")" -ge 3 ] && break
   sleep 0.2
 done
-fail() { cat "$work/app.log"; echo "FAIL: $*" >&2; exit 1; }
 [ -f "$history" ] || fail "no history written"
-[ "$(grep -c . "$history")" -eq 2 ] || fail "expected exactly 2 history entries: $(cat "$history")"
-# Both names, the dropped file's included, one entry each.
+[ "$(grep -c . "$history")" -eq 3 ] || fail "expected exactly 3 history entries: $(cat "$history")"
+# All three names, the handed-over and the dropped file's included, one entry each: the first
+# window uploaded them all.
 names=$(jq -r .name "$history" | sort | paste -sd '|')
-[ "$names" = "portrait.jpg|sunset gradient.png" ] || fail "history names: $names"
-# Exactly two originals stored, each the stripped source, and each served at its history URL.
+[ "$names" = "portrait.jpg|second launch.png|sunset gradient.png" ] || fail "history names: $names"
+# Exactly three originals stored, each the stripped source, and each served at its history URL.
 mapfile -t originals < <(find "$work/data/data/service" -type f ! -name '*.preview' ! -name '*.large' ! -name '*.avatar' ! -name '*#*')
-[ "${#originals[@]}" -eq 2 ] || fail "expected 2 stored originals: ${originals[*]}"
+[ "${#originals[@]}" -eq 3 ] || fail "expected 3 stored originals: ${originals[*]}"
 while IFS=$'\t' read -r name url; do
   expected="$work/expected/$name"
   matched=0
@@ -80,9 +104,9 @@ while IFS=$'\t' read -r name url; do
   cmp -s "$work/served" "$expected" || fail "$name: $url serves other bytes"
 done < <(jq -r '[.name, .url] | @tsv' "$history")
 sleep 1.5 # let the service thumbnails load into the window (only for the screenshot)
-wid=$(xdotool search --name "GroupMe Uploader" | head -1)
 import -display "$display" -window "$wid" "$shot"
 colors=$(identify -format '%k' "$shot")
+echo "WM_CLASS and icon set; the second launch handed over and exited; one process"
 echo "history: $names; stored originals equal the stripped sources; screenshot colours: $colors"
 # A sanity check of the picture only: a blank or unrendered window has a handful of colours.
 [ "$colors" -ge 50 ] || fail "the window looks blank ($colors colours)"

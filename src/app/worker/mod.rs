@@ -86,6 +86,9 @@ pub enum Command {
     },
     /// Turn dropped or command-line paths into sources (folders give their images).
     Expand(Vec<PathBuf>),
+    /// What another launch handed over (`crate::instance`): absolute paths and web URLs,
+    /// queued like a drop.
+    Open(Vec<String>),
     /// Open the file picker.
     Pick,
     /// Read the system clipboard: a file list, an image, or text.
@@ -94,6 +97,8 @@ pub enum Command {
     /// does, with what the window pasted itself (if anything) when the reader finds nothing.
     PasteShortcut(Option<WindowPaste>),
     History(HistoryOp),
+    /// Tell the desktop how a batch went (the window is not focused).
+    Notify(crate::batch::Message),
     /// Settings to write (debounced: the newest wins).
     SaveSettings(Settings),
     SaveToken(Option<Token>),
@@ -151,6 +156,8 @@ pub struct WorkerSetup {
     pub system_proxy: bool,
     pub picker: Arc<dyn FilePicker>,
     pub clipboard: Arc<dyn ClipboardReader>,
+    /// Where notifications go; none in tests.
+    pub notifier: Option<Arc<dyn crate::notify::Notifier>>,
     pub repaint: Repaint,
 }
 
@@ -187,6 +194,7 @@ struct Worker {
     system_proxy: bool,
     picker: Arc<dyn FilePicker>,
     clipboard: Arc<dyn ClipboardReader>,
+    notifier: Option<Arc<dyn crate::notify::Notifier>>,
     http: reqwest::Client,
 }
 
@@ -243,6 +251,7 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         system_proxy: setup.system_proxy,
         picker: setup.picker,
         clipboard: setup.clipboard,
+        notifier: setup.notifier,
         http: thumbnail_client(setup.system_proxy),
     };
     runtime.spawn(worker.run(cmd_rx));
@@ -395,6 +404,22 @@ impl Worker {
                     }
                 });
             }
+            Command::Open(items) => {
+                tokio::task::spawn_blocking(move || {
+                    let (urls, paths): (Vec<String>, Vec<String>) =
+                        items.into_iter().partition(|s| crate::jobs::is_web_url(s));
+                    let mut sources: Vec<Source> = urls.into_iter().map(Source::Url).collect();
+                    sources.extend(expand(
+                        &paths.into_iter().map(PathBuf::from).collect::<Vec<_>>(),
+                    ));
+                    if !sources.is_empty() {
+                        out.send(Event::Add {
+                            sources,
+                            pasted: false,
+                        });
+                    }
+                });
+            }
             Command::Pick => {
                 let picker = self.picker.clone();
                 tokio::spawn(async move {
@@ -425,6 +450,12 @@ impl Worker {
                 });
             }
             Command::History(op) => self.history_op(op),
+            Command::Notify(message) => {
+                if let Some(notifier) = &self.notifier {
+                    // Its own task: a slow notification server delays nothing else.
+                    tokio::spawn(notifier.notify(message));
+                }
+            }
             Command::SaveSettings(settings) => {
                 let sent = self
                     .settings
