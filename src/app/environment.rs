@@ -1,5 +1,5 @@
-//! What the app takes from the machine beyond its directories: `GM_TOKEN`, the keyring, the
-//! proxy settings and the clipboard — the real ones in the window, none in tests.
+//! What the app takes from the machine beyond its directories: `GM_TOKEN`, `GM_API_ENDPOINT`,
+//! the keyring, the proxy settings and the clipboard — the real ones in the window, none in tests.
 
 use std::sync::Arc;
 
@@ -22,7 +22,18 @@ pub struct Environment {
     /// What the Paste button reads: the system clipboard, or in tests one that is empty or
     /// scripted (never the person's).
     pub clipboard: Arc<dyn ClipboardReader>,
+    /// The GroupMe API v3 base for Send to… and Set as my avatar: `GM_API_ENDPOINT`, else
+    /// GroupMe's. Tests point it at a scripted server.
+    pub api_endpoint: String,
+    /// GroupMe's Image Service, where a picture the local or a custom service holds is uploaded
+    /// before it is sent (GroupMe takes only its own CDN's URLs). Tests point it at a scripted
+    /// server.
+    pub groupme_image_endpoint: String,
 }
+
+/// Where an isolated app's GroupMe calls go: the discard port on loopback, so a test that forgot
+/// to name its scripted server fails at once and nothing leaves the machine.
+const NOWHERE: &str = "http://127.0.0.1:9";
 
 impl Environment {
     /// The machine's: `GM_TOKEN` as set now, the system keyring, the system's proxies.
@@ -32,16 +43,24 @@ impl Environment {
             keyring: Some(Arc::new(SystemKeyring)),
             system_proxy: true,
             clipboard: Arc::new(worker::SystemClipboard),
+            api_endpoint: std::env::var("GM_API_ENDPOINT")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| crate::groupme::DEFAULT_API_ENDPOINT.to_owned()),
+            groupme_image_endpoint: crate::client::DEFAULT_ENDPOINT.to_owned(),
         }
     }
 
-    /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy, an empty clipboard.
+    /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy, an empty clipboard, and
+    /// GroupMe's endpoints on a loopback port nothing answers (tests set their own).
     pub fn isolated() -> Environment {
         Environment {
             gm_token: None,
             keyring: None,
             system_proxy: false,
             clipboard: Arc::new(EmptyClipboard),
+            api_endpoint: NOWHERE.to_owned(),
+            groupme_image_endpoint: NOWHERE.to_owned(),
         }
     }
 }

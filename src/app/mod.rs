@@ -5,6 +5,7 @@
 //! every other click into an [`Action`], applied after the pass.
 
 mod environment;
+pub mod groupme;
 pub mod worker;
 
 pub use environment::Environment;
@@ -81,6 +82,8 @@ pub enum Action {
     ForgetToken,
     SettingsChanged,
     SetTab(Tab),
+    /// Send to…, Retry a send, Set as my avatar.
+    GroupMe(groupme::GroupMeAction),
 }
 
 /// What the worker is still reading at start; the window opens before any of it arrives. No
@@ -144,6 +147,8 @@ pub struct View {
     pub custom_endpoint: String,
     /// Asking "clear history?" now.
     pub confirm_clear: bool,
+    /// The Send to… picker, when open.
+    pub send: Option<groupme::SendDialog>,
 }
 
 impl Default for View {
@@ -155,6 +160,7 @@ impl Default for View {
             token_input: String::new(),
             custom_endpoint: String::new(),
             confirm_clear: false,
+            send: None,
         }
     }
 }
@@ -174,6 +180,8 @@ pub struct Work {
     pub token_source: TokenSource,
     /// The embedded local service.
     pub local: LocalService,
+    /// Places, sends and who I am on GroupMe.
+    pub groupme: groupme::GroupMeWork,
 }
 
 impl Work {
@@ -270,6 +278,12 @@ impl UploaderApp {
                 picker: config.picker,
                 clipboard: config.environment.clipboard,
                 repaint: Arc::new(move || repaint_ctx.request_repaint()),
+                groupme: worker::GroupMeSetup {
+                    api_endpoint: config.environment.api_endpoint.clone(),
+                    image_endpoint: config.environment.groupme_image_endpoint.clone(),
+                    places_cache: groupme::places_cache(&config.dirs.data),
+                    system_proxy: config.environment.system_proxy,
+                },
             },
         );
         let mut app = UploaderApp {
@@ -288,6 +302,7 @@ impl UploaderApp {
                     token: config.local_token,
                     error: config.local_error,
                 },
+                groupme: groupme::GroupMeWork::default(),
             },
             images: Images::default(),
             runtime: Runtime {
@@ -547,7 +562,9 @@ impl UploaderApp {
                 self.work.token = token;
                 self.work.token_source = source;
                 self.work.loading.token = false;
+                self.who_am_i();
             }
+            Event::GroupMe(event) => self.on_groupme_event(event),
             Event::Job(id, update) => self.on_job_update(ctx, id, update),
             Event::Preview(id, result) => match result {
                 Ok(img) => self.images.pending.push_back((id, false, img)),
@@ -698,10 +715,12 @@ impl UploaderApp {
                 self.work.token = Some(token.clone());
                 self.view.token_input.clear();
                 self.send(Command::SaveToken(Some(token)));
+                self.token_changed();
             }
             Action::ForgetToken => {
                 self.work.token = None;
                 self.send(Command::SaveToken(None));
+                self.token_changed();
             }
             Action::SettingsChanged => {
                 if let Some(EndpointChoice::Custom(u)) = &mut self.settings.endpoint {
@@ -710,6 +729,7 @@ impl UploaderApp {
                 self.send(Command::SaveSettings(self.settings.clone()));
             }
             Action::SetTab(tab) => self.view.tab = tab,
+            Action::GroupMe(action) => self.apply_groupme(action),
         }
     }
 }

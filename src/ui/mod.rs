@@ -6,6 +6,7 @@ mod history_tab;
 mod job_card;
 mod links;
 mod overlay;
+mod send_picker;
 mod settings_tab;
 mod top_bar;
 
@@ -44,6 +45,7 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>) -> Vec<Action> {
             Tab::Settings => settings_tab::settings_ui(ui, app, &mut actions),
         }
     });
+    send_picker::send_picker_ui(ui, app, &mut actions);
     overlay::drop_overlay_ui(ui.ctx());
     actions
 }

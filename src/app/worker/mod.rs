@@ -11,14 +11,19 @@
 //! - `sources`: where items come from (the picker, folders, pasted text, bitmaps, the clipboard).
 //! - `upload`: one job: read, hash, reuse or strip, upload; the service's thumbnail.
 //! - `writers`: the history and settings writer threads.
+//! - `groupme`: Send to… and Set as my avatar (places, sends, uploads to GroupMe first), who I am.
 //!
 //! A new source (screen capture, a new paste kind) goes in `sources`; a new action on a finished
 //! picture (sending it to a chat) is a [`Command`] with its own file beside `upload`.
 
+mod groupme;
 mod sources;
 mod upload;
 mod writers;
 
+pub use groupme::{
+    Deed, GroupMeCommand, GroupMeEvent, GroupMeSetup, Job as GroupMeJob, Picture, PictureFile,
+};
 pub use sources::{
     ClipboardContent, ClipboardReader, FilePicker, NativePicker, SystemClipboard, expand,
 };
@@ -106,6 +111,8 @@ pub enum Command {
     /// Closing, last step: the history and settings writers write what they hold and stop;
     /// then answer.
     Flush(std::sync::mpsc::Sender<()>),
+    /// A GroupMe API job (places, a send, the avatar, who I am).
+    GroupMe(GroupMeCommand),
 }
 
 /// What the worker tells the UI.
@@ -134,6 +141,8 @@ pub enum Event {
         token: Option<Token>,
         source: TokenSource,
     },
+    /// What a GroupMe API job answered.
+    GroupMe(GroupMeEvent),
 }
 
 /// Calls back into the UI to ask for a repaint.
@@ -150,6 +159,8 @@ pub struct WorkerSetup {
     pub picker: Arc<dyn FilePicker>,
     pub clipboard: Arc<dyn ClipboardReader>,
     pub repaint: Repaint,
+    /// Where the GroupMe jobs call and cache.
+    pub groupme: GroupMeSetup,
 }
 
 /// The UI's handle on the worker.
@@ -186,6 +197,8 @@ struct Worker {
     picker: Arc<dyn FilePicker>,
     clipboard: Arc<dyn ClipboardReader>,
     http: reqwest::Client,
+    /// Where the GroupMe jobs call and cache.
+    groupme: GroupMeSetup,
 }
 
 /// Spawns the worker on `runtime`.
@@ -242,6 +255,7 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         picker: setup.picker,
         clipboard: setup.clipboard,
         http: thumbnail_client(setup.system_proxy),
+        groupme: setup.groupme,
     };
     runtime.spawn(worker.run(cmd_rx));
     WorkerHandle {
@@ -437,6 +451,7 @@ impl Worker {
                     out.send(Event::TokenSaved(store.save(token.as_ref())));
                 });
             }
+            Command::GroupMe(command) => groupme::handle(&self.groupme, out, command),
             Command::StopUploads(done) | Command::Flush(done) => {
                 // Handled in `run`, which can wait.
                 done.send(()).ok();
