@@ -17,7 +17,7 @@ use futures_util::TryStreamExt as _;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use tokio_util::sync::CancellationToken;
 
-pub use error::{UploadError, error_detail, parse_retry_after};
+pub use error::{UploadError, error_detail, parse_retry_after, status_words};
 
 use crate::cdn_url::CdnUrl;
 use crate::probe::{self, ImageInfo};
