@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::dropped::Dropped;
-use common::groupme_api::{GroupMeApi, body_json, path_and_query};
+use common::groupme_api::{Fault, GroupMeApi, body_json, path_and_query};
 use common::{TestService, token};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use groupme_uploader::app::groupme::DeliveryState;
+use groupme_uploader::app::groupme::{DeliveryState, WhoAmI};
 use groupme_uploader::app::{AppConfig, Tab, UploaderApp};
+use groupme_uploader::history::{Entry, History};
 use groupme_uploader::jobs::JobState;
 use groupme_uploader::settings::{Dirs, EndpointChoice, Settings};
 
@@ -212,4 +213,172 @@ fn without_a_token_send_says_how_to_add_one() {
     assert_eq!(h.state().view.tab, Tab::Settings);
     assert!(h.state().view.send.is_none(), "the picker closed");
     assert!(world.api.requests().is_empty(), "nothing asked of GroupMe");
+}
+
+/// A history entry already on GroupMe's CDN (sent as it is, nothing uploaded first).
+const ON_CDN: &str = "https://i.groupme.com/4x3.png.0123456789abcdef0123456789abcdef";
+
+/// Writes one history entry on GroupMe's CDN before the app starts.
+fn history_with_cdn_entry(world: &World) {
+    let dirs = Dirs::under(world.root.path());
+    let mut history = History::load(&dirs.history()).expect("history");
+    history
+        .add(Entry {
+            name: "cdn.png".into(),
+            url: ON_CDN.into(),
+            endpoint: "https://image.groupme.com".into(),
+            hash: None,
+            width: Some(4),
+            height: Some(3),
+            format: None,
+            size: None,
+            uploaded_at: 1,
+        })
+        .expect("add");
+}
+
+/// Opens the picker from the first "Send to…" and picks `place`.
+fn pick(h: &mut Harness<'_, UploaderApp>, send_to: &str, place: &str) {
+    h.get_by_label(send_to).click();
+    h.run_steps(2);
+    wait_until(h, "the places", |app| {
+        app.work.groupme.places.places().is_some()
+    });
+    h.get_by_label(place).click();
+    h.run_steps(2);
+}
+
+#[test]
+fn a_failed_send_from_history_is_retried_with_the_same_source_guid() {
+    let world = World::new();
+    history_with_cdn_entry(&world);
+    let mut h = world.app(true);
+    h.get_by_label("History (1)").click();
+    h.run_steps(2);
+    pick(&mut h, "Send to…", "Family (group)");
+    // Every attempt reaches GroupMe and is answered 500 (the app makes 4).
+    world.api.fail_next([
+        Fault::FailAfterActing,
+        Fault::FailAfterActing,
+        Fault::FailAfterActing,
+        Fault::FailAfterActing,
+    ]);
+    h.get_by_label("Send").click();
+    wait_until(&mut h, "the failure", |app| {
+        matches!(delivery_states(app).as_slice(), [DeliveryState::Failed(_)])
+    });
+    h.get_by_label_contains("Family (group): failed at");
+    h.get_by_label("Retry").click();
+    wait_until(&mut h, "the retry", |app| {
+        matches!(
+            delivery_states(app).as_slice(),
+            [DeliveryState::Sent { again: true }]
+        )
+    });
+    h.get_by_label_contains("sent to Family (group) at");
+    let guids: Vec<String> = world
+        .api
+        .requests()
+        .iter()
+        .filter(|r| path_and_query(r).0 == "/groups/111/messages")
+        .map(|r| {
+            body_json(r)["message"]["source_guid"]
+                .as_str()
+                .expect("guid")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(guids.len(), 5, "4 attempts, then the Retry");
+    assert!(guids.iter().all(|g| *g == guids[0]), "{guids:?}");
+    let posted = world.api.posted();
+    assert_eq!(posted.len(), 1, "posted once");
+    assert_eq!(posted[0].picture_url, ON_CDN, "sent as it is");
+    assert!(world.api.state.lock().expect("lock").uploads.is_empty());
+}
+
+#[test]
+fn set_as_my_avatar_and_who_i_am_in_settings() {
+    let world = World::new();
+    history_with_cdn_entry(&world);
+    let mut h = world.app(true);
+    h.get_by_label("Settings").click();
+    wait_until(&mut h, "who I am", |app| {
+        app.work.groupme.me == WhoAmI::Name("Test User".into())
+    });
+    h.get_by_label("GroupMe user: Test User");
+    let me = world.api.requests();
+    assert_eq!(path_and_query(&me[0]).0, "/users/me");
+    assert_eq!(me[0].header("x-access-token"), Some(common::TOKEN));
+
+    h.get_by_label("History (1)").click();
+    h.run_steps(2);
+    h.get_by_label("Set as my avatar").click();
+    wait_until(&mut h, "the avatar", |app| {
+        matches!(
+            delivery_states(app).as_slice(),
+            [DeliveryState::Sent { .. }]
+        )
+    });
+    h.get_by_label_contains("set as your avatar at");
+    let avatar = world.api.state.lock().expect("lock").avatar_url.clone();
+    assert_eq!(avatar.as_deref(), Some(ON_CDN));
+    world.api.assert_no_token_in_urls();
+}
+
+#[test]
+fn several_selected_pictures_go_as_one_message_each_the_text_with_the_first() {
+    let world = World::new();
+    history_with_cdn_entry(&world);
+    let path = world.file("local.png", &common::png(12, 9));
+    let mut h = world.app(true);
+    let local_url = upload(&mut h, path);
+    // Picked in this order: the card's picture, then the history entry's.
+    h.get_by_label("Select").click();
+    h.run_steps(2);
+    h.get_by_label("History (2)").click();
+    h.run_steps(2);
+    // Newest first: the card's picture (already ticked), then the entry on the CDN.
+    h.get_all_by_label("Select")
+        .nth(1)
+        .expect("the entry on the CDN")
+        .click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().view.selected,
+        vec![local_url.clone(), ON_CDN.to_owned()]
+    );
+    pick(&mut h, "Send 2 to…", "Alice (direct chat)");
+    type_into(&mut h, "Message (optional)", "two pictures");
+    h.get_by_label("Send").click();
+    wait_until(&mut h, "both sends", |app| {
+        delivery_states(app)
+            .iter()
+            .filter(|s| matches!(s, DeliveryState::Sent { .. }))
+            .count()
+            == 2
+    });
+    assert!(
+        h.state().view.selected.is_empty(),
+        "the selection is cleared"
+    );
+    let uploads = world.api.state.lock().expect("lock").uploads.clone();
+    assert_eq!(uploads.len(), 1, "only the local picture is uploaded first");
+    let posted = world.api.posted();
+    assert_eq!(posted.len(), 2);
+    assert_eq!(
+        (
+            posted[0].kind,
+            posted[0].to.as_str(),
+            posted[0].text.as_str()
+        ),
+        ("dm", "7001", "two pictures")
+    );
+    assert_eq!(
+        posted[0].picture_url, uploads[0].1,
+        "the first picked, uploaded, first"
+    );
+    assert_eq!(
+        (posted[1].text.as_str(), posted[1].picture_url.as_str()),
+        ("", ON_CDN)
+    );
 }

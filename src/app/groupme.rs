@@ -243,6 +243,11 @@ pub enum GroupMeAction {
     Send,
     Retry(u64),
     SetAvatar(PictureRef),
+    /// Add a picture (by URL) to the selection, or take it out.
+    ToggleSelected(String),
+    /// Open the picker for the selected pictures, in the order picked.
+    SendSelected,
+    ClearSelection,
 }
 
 impl UploaderApp {
@@ -277,17 +282,41 @@ impl UploaderApp {
                 d.at = now_secs();
                 let job = d.job.clone();
                 self.send(Command::GroupMe(GroupMeCommand::Run {
-                    delivery: id,
                     token,
-                    job,
+                    jobs: vec![(id, job)],
                 }));
+            }
+            GroupMeAction::ToggleSelected(url) => {
+                let selected = &mut self.view.selected;
+                match selected.iter().position(|u| *u == url) {
+                    Some(i) => {
+                        selected.remove(i);
+                    }
+                    None => selected.push(url),
+                }
+            }
+            GroupMeAction::ClearSelection => self.view.selected.clear(),
+            GroupMeAction::SendSelected => {
+                let pictures: Vec<PictureRef> = self
+                    .view
+                    .selected
+                    .iter()
+                    .filter_map(|url| self.picture_by_url(url))
+                    .collect();
+                if !pictures.is_empty() {
+                    self.apply_groupme(GroupMeAction::OpenSend(pictures));
+                }
             }
             GroupMeAction::SetAvatar(picture) => {
                 let Some(token) = self.work.token.clone() else {
                     self.notice(NO_TOKEN, true);
                     return;
                 };
-                self.start_delivery(token, picture, None, Deed::Avatar);
+                let job = self.start_delivery(picture, None, Deed::Avatar);
+                self.send(Command::GroupMe(GroupMeCommand::Run {
+                    token,
+                    jobs: vec![job],
+                }));
             }
         }
     }
@@ -330,24 +359,44 @@ impl UploaderApp {
             }
         };
         let mut text = dialog.text.clone();
+        let mut jobs = Vec::new();
         for picture in dialog.pictures {
             let deed = Deed::Send {
                 to: to.clone(),
                 text: std::mem::take(&mut text),
                 source_guid: new_source_guid(),
             };
-            self.start_delivery(token.clone(), picture, Some(place.clone()), deed);
+            jobs.push(self.start_delivery(picture, Some(place.clone()), deed));
         }
+        self.send(Command::GroupMe(GroupMeCommand::Run { token, jobs }));
         self.view.send = None;
+        self.view.selected.clear();
     }
 
+    /// A finished card's picture, else a history entry's, by URL.
+    fn picture_by_url(&self, url: &str) -> Option<PictureRef> {
+        let card = self.work.queue.jobs().iter().find_map(|j| match &j.state {
+            crate::jobs::JobState::Done { url: done, .. } if done.to_string() == url => {
+                Some(picture_of_job(j, url))
+            }
+            _ => None,
+        });
+        card.or_else(|| {
+            self.work
+                .history
+                .iter()
+                .find(|e| e.url == url)
+                .map(|e| picture_of_entry(e, &self.work.queue))
+        })
+    }
+
+    /// Records a delivery (shown at once) and returns it for the worker.
     fn start_delivery(
         &mut self,
-        token: crate::token::Token,
         picture: PictureRef,
         place: Option<Place>,
         deed: Deed,
-    ) {
+    ) -> (u64, Job) {
         let groupme = &mut self.work.groupme;
         groupme.next_delivery += 1;
         let id = groupme.next_delivery;
@@ -380,11 +429,7 @@ impl UploaderApp {
                 false,
             );
         }
-        self.send(Command::GroupMe(GroupMeCommand::Run {
-            delivery: id,
-            token,
-            job,
-        }));
+        (id, job)
     }
 
     /// Asks who the token belongs to (a token was loaded or saved).

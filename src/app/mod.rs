@@ -149,6 +149,8 @@ pub struct View {
     pub confirm_clear: bool,
     /// The Send to… picker, when open.
     pub send: Option<groupme::SendDialog>,
+    /// Pictures picked for one Send to… (by URL, in the order picked).
+    pub selected: Vec<String>,
 }
 
 impl Default for View {
@@ -161,6 +163,7 @@ impl Default for View {
             custom_endpoint: String::new(),
             confirm_clear: false,
             send: None,
+            selected: Vec::new(),
         }
     }
 }

@@ -39,6 +39,7 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>) -> Vec<Action> {
         if !app.work.pending_paste.is_empty() {
             paste_confirm_ui(ui, app, &mut actions);
         }
+        send_picker::selection_ui(ui, app, &mut actions);
         match app.view.tab {
             Tab::Queue => queue_ui(ui, app, &mut actions),
             Tab::History => history_tab::history_ui(ui, app, &mut actions),

@@ -5,14 +5,30 @@
 use eframe::egui;
 
 use crate::app::groupme::{
-    DeliveryState, GroupMeAction, NO_TOKEN, PictureRef, PlacesState, SendDialog, clock,
+    DeliveryState, GroupMeAction, NO_TOKEN, PictureRef, PlacesState, SendDialog, WhoAmI, clock,
 };
 use crate::app::{Action, Tab, UiParts};
 use crate::groupme::MAX_TEXT_CHARS;
 
-/// The picture's GroupMe buttons: Send to… and Set as my avatar.
-pub fn send_buttons_ui(ui: &mut egui::Ui, picture: &PictureRef, actions: &mut Vec<Action>) {
+/// The picture's GroupMe buttons: Send to…, Set as my avatar, and a box to select it for one
+/// Send to… with others.
+pub fn send_buttons_ui(
+    ui: &mut egui::Ui,
+    picture: &PictureRef,
+    selected: bool,
+    actions: &mut Vec<Action>,
+) {
     ui.horizontal(|ui| {
+        let mut ticked = selected;
+        if ui
+            .checkbox(&mut ticked, "Select")
+            .on_hover_text("Select several pictures to send them together")
+            .clicked()
+        {
+            actions.push(Action::GroupMe(GroupMeAction::ToggleSelected(
+                picture.url.clone(),
+            )));
+        }
         if ui
             .button("Send to…")
             .on_hover_text("Send this picture to a GroupMe group, direct chat or bot")
@@ -26,6 +42,49 @@ pub fn send_buttons_ui(ui: &mut egui::Ui, picture: &PictureRef, actions: &mut Ve
             actions.push(Action::GroupMe(GroupMeAction::SetAvatar(picture.clone())));
         }
     });
+}
+
+/// The selection's bar: how many are selected, Send them, or clear.
+pub fn selection_ui(ui: &mut egui::Ui, app: &UiParts<'_>, actions: &mut Vec<Action>) {
+    let n = app.view.selected.len();
+    if n == 0 {
+        return;
+    }
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "{n} picture{} selected",
+            if n == 1 { "" } else { "s" }
+        ));
+        if ui.button(format!("Send {n} to…")).clicked() {
+            actions.push(Action::GroupMe(GroupMeAction::SendSelected));
+        }
+        if ui.button("Clear selection").clicked() {
+            actions.push(Action::GroupMe(GroupMeAction::ClearSelection));
+        }
+    });
+    ui.add_space(4.0);
+}
+
+/// Settings: who the token belongs to, asked of GroupMe when the token is loaded or saved.
+pub fn who_am_i_ui(ui: &mut egui::Ui, app: &UiParts<'_>) {
+    match &app.work.groupme.me {
+        WhoAmI::Unknown => {}
+        WhoAmI::Asking => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Asking GroupMe whose token this is…");
+            });
+        }
+        WhoAmI::Name(name) => {
+            ui.label(format!("GroupMe user: {name}"));
+        }
+        WhoAmI::Failed(reason) => {
+            ui.label(
+                egui::RichText::new(format!("GroupMe did not say whose token this is: {reason}"))
+                    .color(ui.visuals().error_fg_color),
+            );
+        }
+    }
 }
 
 /// Where the picture at `url` went: one line per send, with its time; a failure keeps a Retry.

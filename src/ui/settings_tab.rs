@@ -23,6 +23,7 @@ pub fn settings_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<A
             Some(t) => ui.label(format!("Token {} — {}", t.masked(), app.work.token_source.describe())),
             None => ui.label("No token: uploads go to the local service. Get yours at dev.groupme.com (Access Token)."),
         };
+        super::send_picker::who_am_i_ui(ui, app);
         if matches!(app.work.token_source, TokenSource::File(_)) {
             ui.label(
                 egui::RichText::new("No keyring service is running, so the token is kept in a private file (not encrypted).")

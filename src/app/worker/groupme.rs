@@ -65,12 +65,9 @@ pub struct Job {
 pub enum GroupMeCommand {
     /// The cached places, or GroupMe's when `refresh` or none are cached.
     LoadPlaces { token: Token, refresh: bool },
-    /// Run one delivery.
-    Run {
-        delivery: u64,
-        token: Token,
-        job: Job,
-    },
+    /// Run deliveries one after the other, in this order (several selected pictures arrive
+    /// in the order picked, the text with the first).
+    Run { token: Token, jobs: Vec<(u64, Job)> },
     /// `GET /users/me`.
     WhoAmI(Token),
 }
@@ -94,21 +91,25 @@ pub enum GroupMeEvent {
 pub fn handle(setup: &GroupMeSetup, out: Outbox, command: GroupMeCommand) {
     let setup = setup.clone();
     tokio::spawn(async move {
-        let event = match command {
+        let tell = |event| out.send(Event::GroupMe(event));
+        match command {
             GroupMeCommand::LoadPlaces { token, refresh } => {
-                GroupMeEvent::Places(load_places(&setup, token, refresh).await)
+                tell(GroupMeEvent::Places(
+                    load_places(&setup, token, refresh).await,
+                ));
             }
-            GroupMeCommand::WhoAmI(token) => GroupMeEvent::Me(match api(&setup, Some(token)) {
-                Ok(api) => api.me().await.map(|me| me.name).map_err(|e| e.to_string()),
-                Err(e) => Err(e),
-            }),
-            GroupMeCommand::Run {
-                delivery,
-                token,
-                job,
-            } => run(&setup, &out, delivery, token, job).await,
-        };
-        out.send(Event::GroupMe(event));
+            GroupMeCommand::WhoAmI(token) => {
+                tell(GroupMeEvent::Me(match api(&setup, Some(token)) {
+                    Ok(api) => api.me().await.map(|me| me.name).map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                }))
+            }
+            GroupMeCommand::Run { token, jobs } => {
+                for (id, job) in jobs {
+                    tell(run(&setup, &out, id, token.clone(), job).await);
+                }
+            }
+        }
     });
 }
 
