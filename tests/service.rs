@@ -507,7 +507,7 @@ mod mirror {
         let mut cfg = ClientConfig::new(&svc.url(), token()).expect("cfg");
         cfg.max_attempts = 4;
         cfg.system_proxy = false;
-        cfg.backoff_base = Duration::from_millis(10);
+        cfg.backoff.base = Duration::from_millis(10);
         let client = Client::new(cfg).expect("client");
         let err = client
             .mirror(&format!("{origin}/pic.webp"), &Options::default())

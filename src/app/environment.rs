@@ -1,6 +1,6 @@
-//! What the app takes from the machine beyond its directories: `GM_TOKEN`, the keyring, the
-//! proxy settings, the clipboard and the desktop's notifications — the real ones in the window,
-//! none in tests.
+//! What the app takes from the machine beyond its directories: `GM_TOKEN`, `GM_API_ENDPOINT`,
+//! the keyring, the proxy settings, the clipboard and the desktop's notifications — the real
+//! ones in the window, none in tests.
 
 use std::sync::Arc;
 
@@ -27,7 +27,18 @@ pub struct Environment {
     /// Where "batch finished" notifications go: the desktop's, or in tests none or a recorder
     /// (never the person's desktop).
     pub notifier: Option<Arc<dyn Notifier>>,
+    /// The GroupMe API v3 base for Send to… and Set as my avatar: `GM_API_ENDPOINT`, else
+    /// GroupMe's. Tests point it at a scripted server.
+    pub api_endpoint: String,
+    /// GroupMe's Image Service, where a picture the local or a custom service holds is uploaded
+    /// before it is sent (GroupMe takes only its own CDN's URLs). Tests point it at a scripted
+    /// server.
+    pub groupme_image_endpoint: String,
 }
+
+/// Where an isolated app's GroupMe calls go: the discard port on loopback, so a test that forgot
+/// to name its scripted server fails at once and nothing leaves the machine.
+const NOWHERE: &str = "http://127.0.0.1:9";
 
 impl Environment {
     /// The machine's: `GM_TOKEN` as set now, the system keyring, the system's proxies.
@@ -38,11 +49,17 @@ impl Environment {
             system_proxy: true,
             clipboard: Arc::new(worker::SystemClipboard),
             notifier: Some(Arc::new(crate::notify::DesktopNotifier)),
+            api_endpoint: std::env::var("GM_API_ENDPOINT")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| crate::groupme::DEFAULT_API_ENDPOINT.to_owned()),
+            groupme_image_endpoint: crate::client::DEFAULT_ENDPOINT.to_owned(),
         }
     }
 
     /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy, an empty clipboard, no
-    /// notifications.
+    /// notifications, and GroupMe's endpoints on a loopback port nothing answers (tests set
+    /// their own).
     pub fn isolated() -> Environment {
         Environment {
             gm_token: None,
@@ -50,6 +67,8 @@ impl Environment {
             system_proxy: false,
             clipboard: Arc::new(EmptyClipboard),
             notifier: None,
+            api_endpoint: NOWHERE.to_owned(),
+            groupme_image_endpoint: NOWHERE.to_owned(),
         }
     }
 }

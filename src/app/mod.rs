@@ -5,6 +5,7 @@
 //! every other click into an [`Action`], applied after the pass.
 
 mod environment;
+pub mod groupme;
 pub mod worker;
 
 pub use environment::Environment;
@@ -85,6 +86,8 @@ pub enum Action {
     ForgetToken,
     SettingsChanged,
     SetTab(Tab),
+    /// Send to…, Retry a send, Set as my avatar.
+    GroupMe(groupme::GroupMeAction),
 }
 
 /// What the worker is still reading at start; the window opens before any of it arrives. No
@@ -150,6 +153,10 @@ pub struct View {
     pub confirm_clear: bool,
     /// Text of the path field, offered when no file dialog can open.
     pub path_input: String,
+    /// The Send to… picker, when open.
+    pub send: Option<groupme::SendDialog>,
+    /// Pictures picked for one Send to… (by URL, in the order picked).
+    pub selected: Vec<String>,
 }
 
 impl Default for View {
@@ -162,6 +169,8 @@ impl Default for View {
             custom_endpoint: String::new(),
             confirm_clear: false,
             path_input: String::new(),
+            send: None,
+            selected: Vec::new(),
         }
     }
 }
@@ -183,6 +192,8 @@ pub struct Work {
     pub local: LocalService,
     /// Why the file picker could not open, once it failed: the window then offers a path field.
     pub no_file_dialog: Option<String>,
+    /// Places, sends and who I am on GroupMe.
+    pub groupme: groupme::GroupMeWork,
 }
 
 impl Work {
@@ -297,6 +308,12 @@ impl UploaderApp {
                 clipboard: config.environment.clipboard,
                 notifier: config.environment.notifier,
                 repaint: Arc::new(move || repaint_ctx.request_repaint()),
+                groupme: worker::GroupMeSetup {
+                    api_endpoint: config.environment.api_endpoint.clone(),
+                    image_endpoint: config.environment.groupme_image_endpoint.clone(),
+                    places_cache: groupme::places_cache(&config.dirs.data),
+                    system_proxy: config.environment.system_proxy,
+                },
             },
         );
         let mut app = UploaderApp {
@@ -316,6 +333,7 @@ impl UploaderApp {
                     token: config.local_token,
                     error: config.local_error,
                 },
+                groupme: groupme::GroupMeWork::default(),
             },
             images: Images::default(),
             runtime: Runtime {
@@ -639,7 +657,9 @@ impl UploaderApp {
                 self.work.token = token;
                 self.work.token_source = source;
                 self.work.loading.token = false;
+                self.who_am_i();
             }
+            Event::GroupMe(event) => self.on_groupme_event(event),
             Event::Job(id, update) => self.on_job_update(ctx, id, update),
             Event::Preview(id, result) => match result {
                 Ok(img) => self.images.pending.push_back((id, false, img)),
@@ -818,10 +838,12 @@ impl UploaderApp {
                 self.work.token = Some(token.clone());
                 self.view.token_input.clear();
                 self.send(Command::SaveToken(Some(token)));
+                self.token_changed();
             }
             Action::ForgetToken => {
                 self.work.token = None;
                 self.send(Command::SaveToken(None));
+                self.token_changed();
             }
             Action::SettingsChanged => {
                 if let Some(EndpointChoice::Custom(u)) = &mut self.settings.endpoint {
@@ -830,6 +852,7 @@ impl UploaderApp {
                 self.send(Command::SaveSettings(self.settings.clone()));
             }
             Action::SetTab(tab) => self.view.tab = tab,
+            Action::GroupMe(action) => self.apply_groupme(action),
         }
     }
 }

@@ -49,7 +49,7 @@ pub fn history_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Ac
         ui.label("Nothing matches.");
         return;
     }
-    let row_height = 150.0;
+    let row_height = 190.0;
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show_rows(ui, row_height, matching.len(), |ui, range| {
@@ -74,6 +74,14 @@ pub fn history_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Ac
                             ui.label(&entry.url);
                         }
                     }
+                    let picture = crate::app::groupme::picture_of_entry(entry, &app.work.queue);
+                    super::send_picker::send_buttons_ui(
+                        ui,
+                        &picture,
+                        app.view.selected.contains(&entry.url),
+                        actions,
+                    );
+                    super::send_picker::deliveries_ui(ui, app, &entry.url, actions);
                 });
             }
         });

@@ -82,6 +82,15 @@ pub fn job_card_ui(
                             );
                         }
                         super::links::links_ui(ui, url, actions);
+                        let url = url.to_string();
+                        let picture = crate::app::groupme::picture_of_job(job, &url);
+                        super::send_picker::send_buttons_ui(
+                            ui,
+                            &picture,
+                            app.view.selected.contains(&url),
+                            actions,
+                        );
+                        super::send_picker::deliveries_ui(ui, app, &url, actions);
                     }
                     JobState::Failed {
                         reason,

@@ -6,6 +6,7 @@ mod history_tab;
 mod job_card;
 mod links;
 mod overlay;
+mod send_picker;
 mod settings_tab;
 pub mod theme;
 mod top_bar;
@@ -39,12 +40,14 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>) -> Vec<Action> {
         if !app.work.pending_paste.is_empty() {
             paste_confirm_ui(ui, app, &mut actions);
         }
+        send_picker::selection_ui(ui, app, &mut actions);
         match app.view.tab {
             Tab::Queue => queue_ui(ui, app, &mut actions),
             Tab::History => history_tab::history_ui(ui, app, &mut actions),
             Tab::Settings => settings_tab::settings_ui(ui, app, &mut actions),
         }
     });
+    send_picker::send_picker_ui(ui, app, &mut actions);
     overlay::drop_overlay_ui(ui.ctx());
     actions
 }

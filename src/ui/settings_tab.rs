@@ -35,6 +35,7 @@ pub fn settings_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<A
             Some(t) => ui.label(format!("Token {} — {}", t.masked(), app.work.token_source.place())),
             None => ui.label(no_token_words(&app.target())),
         };
+        super::send_picker::who_am_i_ui(ui, app);
         if let TokenSource::File(path) = &app.work.token_source {
             ui.label(
                 egui::RichText::new(format!(

@@ -2,7 +2,8 @@
 //! envelope, 201 for messages, 202 for bot posts, 401 without the right token, 409 for a
 //! `source_guid` seen before, paginated lists that end with an empty page, and injected faults
 //! (429 with or without `Retry-After`, a 500 after the message went). It records every request
-//! for the tests to check.
+//! for the tests to check. It also plays GroupMe's Image Service (`POST /pictures`), so the app's
+//! "upload to GroupMe first" can be pointed at it: the answer is a URL on `i.groupme.com`.
 
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -21,6 +22,8 @@ pub enum Fault {
     RateLimit(Option<u64>),
     /// Act (post the message), then answer 500: the client cannot know it went.
     FailAfterActing,
+    /// Answer as usual: lets the faults after it meet later requests.
+    Pass,
 }
 
 /// A message GroupMe took.
@@ -47,6 +50,8 @@ pub struct ApiState {
     pub faults: VecDeque<Fault>,
     pub posted: Vec<Posted>,
     pub avatar_url: Option<String>,
+    /// What `POST /pictures` received, and the picture URL it answered.
+    pub uploads: Vec<(Vec<u8>, String)>,
     guids: HashSet<String>,
     next_id: u64,
 }
@@ -271,6 +276,23 @@ fn route(state: &mut ApiState, r: &Recorded, path: &str, query: &[(String, Strin
                 status: 202,
                 headers: Vec::new(),
                 body: String::new(),
+            }
+        }
+        ("POST", ["pictures"]) => {
+            let Ok((w, h)) = image::ImageReader::new(std::io::Cursor::new(&r.body))
+                .with_guessed_format()
+                .map_err(|_| ())
+                .and_then(|i| i.into_dimensions().map_err(|_| ()))
+            else {
+                return envelope(400, Value::Null);
+            };
+            state.next_id += 1;
+            let url = format!("https://i.groupme.com/{w}x{h}.png.{:032x}", state.next_id);
+            state.uploads.push((r.body.clone(), url.clone()));
+            Answer {
+                status: 200,
+                headers: vec![("Content-Type", "application/json".into())],
+                body: json!({"payload": {"url": url, "picture_url": url}}).to_string(),
             }
         }
         ("POST", ["users", "update"]) => {

@@ -11,14 +11,19 @@
 //! - `sources`: where items come from (the picker, folders, pasted text, bitmaps, the clipboard).
 //! - `upload`: one job: read, hash, reuse or strip, upload; the service's thumbnail.
 //! - `writers`: the history and settings writer threads.
+//! - `groupme`: Send to… and Set as my avatar (places, sends, uploads to GroupMe first), who I am.
 //!
 //! A new source (screen capture, a new paste kind) goes in `sources`; a new action on a finished
 //! picture (sending it to a chat) is a [`Command`] with its own file beside `upload`.
 
+mod groupme;
 mod sources;
 mod upload;
 mod writers;
 
+pub use groupme::{
+    Deed, GroupMeCommand, GroupMeEvent, GroupMeSetup, Job as GroupMeJob, Picture, PictureFile,
+};
 pub use sources::{
     ClipboardContent, ClipboardReader, FilePicker, NativePicker, NoDialog, SystemClipboard,
     WindowPaste, expand,
@@ -108,6 +113,8 @@ pub enum Command {
     /// Closing, last step: the history and settings writers write what they hold and stop;
     /// then answer.
     Flush(std::sync::mpsc::Sender<()>),
+    /// A GroupMe API job (places, a send, the avatar, who I am).
+    GroupMe(GroupMeCommand),
 }
 
 /// What the worker tells the UI.
@@ -141,6 +148,8 @@ pub enum Event {
         token: Option<Token>,
         source: TokenSource,
     },
+    /// What a GroupMe API job answered.
+    GroupMe(GroupMeEvent),
 }
 
 /// Calls back into the UI to ask for a repaint.
@@ -159,6 +168,8 @@ pub struct WorkerSetup {
     /// Where notifications go; none in tests.
     pub notifier: Option<Arc<dyn crate::notify::Notifier>>,
     pub repaint: Repaint,
+    /// Where the GroupMe jobs call and cache.
+    pub groupme: GroupMeSetup,
 }
 
 /// The UI's handle on the worker.
@@ -196,6 +207,8 @@ struct Worker {
     clipboard: Arc<dyn ClipboardReader>,
     notifier: Option<Arc<dyn crate::notify::Notifier>>,
     http: reqwest::Client,
+    /// Where the GroupMe jobs call and cache.
+    groupme: GroupMeSetup,
 }
 
 /// Spawns the worker on `runtime`.
@@ -253,6 +266,7 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         clipboard: setup.clipboard,
         notifier: setup.notifier,
         http: thumbnail_client(setup.system_proxy),
+        groupme: setup.groupme,
     };
     runtime.spawn(worker.run(cmd_rx));
     WorkerHandle {
@@ -474,6 +488,7 @@ impl Worker {
                     out.send(Event::TokenSaved(saved));
                 });
             }
+            Command::GroupMe(command) => groupme::handle(&self.groupme, out, command),
             Command::StopUploads(done) | Command::Flush(done) => {
                 // Handled in `run`, which can wait.
                 done.send(()).ok();
