@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
+use crate::downscale::BeforeUpload;
 use crate::files::now_secs;
 use crate::history::Entry;
 use crate::jobs::{JobId, JobState, Queue, Source, Update};
@@ -227,8 +228,9 @@ pub struct Images {
 /// What only the app touches: the worker, what it was configured with, the context.
 struct Runtime {
     worker: WorkerHandle,
-    /// What the worker was last configured with (endpoint, token, attempts, stripping).
-    configured: Option<(String, Option<Token>, u32, bool)>,
+    /// What the worker was last configured with (endpoint, token, attempts, stripping, the
+    /// before-upload options).
+    configured: Option<(String, Option<Token>, u32, bool, BeforeUpload)>,
     /// For event handling outside a frame (closing).
     ctx: egui::Context,
 }
@@ -337,6 +339,7 @@ impl UploaderApp {
             token.clone(),
             self.settings.max_attempts,
             self.settings.strip_metadata,
+            self.settings.before_upload,
         );
         if self.runtime.configured.as_ref() == Some(&key) {
             return;
@@ -347,6 +350,7 @@ impl UploaderApp {
             token,
             max_attempts: self.settings.max_attempts,
             strip_metadata: self.settings.strip_metadata,
+            before_upload: self.settings.before_upload,
         });
     }
 
