@@ -111,7 +111,23 @@ pub struct Job {
     pub info: Option<ImageInfo>,
     /// Content id of the bytes, once the worker read them (history's dedup key).
     pub hash: Option<String>,
+    /// What the before-upload options did to it, once the worker knows.
+    pub reduced: Option<Reduction>,
     pub state: JobState,
+}
+
+/// What the before-upload options did to a job (shown on its card).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reduction {
+    /// Sent transformed: upright width and height, bytes sent, the original's bytes.
+    Sent {
+        width: u32,
+        height: u32,
+        bytes: u64,
+        was: u64,
+    },
+    /// An option applied but the file is an animation (or a GIF): sent as it is.
+    KeptAnimation,
 }
 
 impl Job {
@@ -146,6 +162,8 @@ impl Job {
 pub enum Update {
     Probed(ImageInfo),
     Hashed(String),
+    /// The before-upload options changed the bytes sent, or kept an animation.
+    Reduced(Reduction),
     Progress {
         sent: u64,
         total: u64,
@@ -184,6 +202,7 @@ impl Queue {
             size,
             info: None,
             hash: None,
+            reduced: None,
             state: JobState::Queued,
         });
         id
@@ -243,6 +262,13 @@ impl Queue {
         match update {
             Update::Probed(info) => job.info = Some(info),
             Update::Hashed(hash) => job.hash = Some(hash),
+            Update::Reduced(reduction) => {
+                if let Reduction::Sent { was, .. } = reduction {
+                    // The card's size is the file's; "sent as" tells what went.
+                    job.size = Some(was);
+                }
+                job.reduced = Some(reduction);
+            }
             Update::Progress { sent, total } => {
                 let since = match &job.state {
                     JobState::Uploading {

@@ -11,6 +11,7 @@
 //! - [`batch`]: when a batch of uploads has finished, and what the notification says.
 //! - [`settings`]: the person's settings and the app's directories.
 //! - [`token`]: the access token as a secret (masked, never logged).
+//! - [`downscale`]: the before-upload options and what they do to a file (size maths, format).
 //!
 //! **Media**
 //! - [`probe`]: format sniffing and header dimensions.
@@ -18,6 +19,7 @@
 //! - [`metadata`]: removing location and other metadata without re-encoding.
 //! - [`thumbnail`]: decoding within limits and rendering the three thumbnails.
 //! - [`preview`]: the app's local preview of a file.
+//! - [`reencode`]: the before-upload transform (upright, downscaled, re-encoded, ICC kept).
 //!
 //! **Storage on this machine**
 //! - [`files`]: atomic writes and time stamps.
@@ -52,6 +54,7 @@ pub mod cdn_url;
 pub mod cli;
 pub mod client;
 pub mod content_id;
+pub mod downscale;
 pub mod files;
 pub mod fuzzing;
 pub mod geometry;
@@ -66,6 +69,7 @@ pub mod notify;
 pub mod plausible;
 pub mod preview;
 pub mod probe;
+pub mod reencode;
 pub mod service;
 pub mod settings;
 pub mod snippet;

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::client::DEFAULT_ENDPOINT;
+use crate::downscale::BeforeUpload;
 use crate::snippet::Snippet;
 
 /// Which service uploads go to.
@@ -36,6 +37,9 @@ pub struct Settings {
     pub confirm_paste: bool,
     /// Attempts per upload.
     pub max_attempts: u32,
+    /// Shrink photos before upload (off by default; files from before it load).
+    #[serde(default)]
+    pub before_upload: BeforeUpload,
 }
 
 impl Default for Settings {
@@ -48,6 +52,7 @@ impl Default for Settings {
             strip_metadata: true,
             confirm_paste: true,
             max_attempts: 4,
+            before_upload: BeforeUpload::default(),
         }
     }
 }

@@ -138,7 +138,7 @@ fn corrupt(e: impl std::fmt::Display) -> ThumbError {
     ThumbError::Corrupt(e.to_string())
 }
 
-fn image_format(format: Format) -> image::ImageFormat {
+pub(crate) fn image_format(format: Format) -> image::ImageFormat {
     match format {
         Format::Jpeg => image::ImageFormat::Jpeg,
         Format::Png => image::ImageFormat::Png,

@@ -1066,6 +1066,7 @@ fn settings_changed_in_the_ui_survive_a_restart() {
             strip_metadata: false,
             confirm_paste: false,
             max_attempts: 4,
+            ..Settings::default()
         };
         assert_eq!(h.state().settings, expected);
         h.state_mut().shutdown();

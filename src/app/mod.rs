@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 
 use crate::batch::{Batch, Outcome};
+use crate::downscale::BeforeUpload;
 use crate::files::now_secs;
 use crate::history::Entry;
 use crate::jobs::{JobId, JobState, Queue, Source, Update};
@@ -250,8 +251,9 @@ struct Runtime {
     /// The jobs that ended since the queue was last idle: a desktop notification when they are
     /// all done and the window is not focused.
     batch: Batch,
-    /// What the worker was last configured with (endpoint, token, attempts, stripping).
-    configured: Option<(String, Option<Token>, u32, bool)>,
+    /// What the worker was last configured with (endpoint, token, attempts, stripping, the
+    /// before-upload options).
+    configured: Option<(String, Option<Token>, u32, bool, BeforeUpload)>,
     /// For event handling outside a frame (closing).
     ctx: egui::Context,
     /// Ctrl+V bookkeeping, see [`UploaderApp::read_input`].
@@ -403,6 +405,7 @@ impl UploaderApp {
             token.clone(),
             self.settings.max_attempts,
             self.settings.strip_metadata,
+            self.settings.before_upload,
         );
         if self.runtime.configured.as_ref() == Some(&key) {
             return;
@@ -413,6 +416,7 @@ impl UploaderApp {
             token,
             max_attempts: self.settings.max_attempts,
             strip_metadata: self.settings.strip_metadata,
+            before_upload: self.settings.before_upload,
         });
     }
 

@@ -30,6 +30,7 @@ pub fn job_card_ui(
                     );
                 });
                 ui.label(egui::RichText::new(details(job)).weak());
+                super::before_upload::reduction_ui(ui, job.reduced.as_ref());
                 match &job.state {
                     JobState::Queued => {
                         ui.horizontal(|ui| {

@@ -131,6 +131,8 @@ pub fn settings_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<A
         changed |= ui
             .checkbox(&mut app.settings.confirm_paste, "Ask before uploading pasted content (uploads are public)")
             .changed();
+        ui.add_space(10.0);
+        changed |= super::before_upload::before_upload_ui(ui, &mut app.settings.before_upload);
     });
     if changed {
         actions.push(Action::SettingsChanged);

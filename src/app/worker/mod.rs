@@ -10,6 +10,7 @@
 //!
 //! - `sources`: where items come from (the picker, folders, pasted text, bitmaps, the clipboard).
 //! - `upload`: one job: read, hash, reuse or strip, upload; the service's thumbnail.
+//! - `shrink`: the before-upload options in a job (bytes sent, dedup key, what the card says).
 //! - `writers`: the history and settings writer threads.
 //! - `groupme`: Send to… and Set as my avatar (places, sends, uploads to GroupMe first), who I am.
 //!
@@ -17,6 +18,7 @@
 //! picture (sending it to a chat) is a [`Command`] with its own file beside `upload`.
 
 mod groupme;
+mod shrink;
 mod sources;
 mod upload;
 mod writers;
@@ -70,6 +72,8 @@ pub enum Command {
         max_attempts: u32,
         /// Remove location and other metadata before upload.
         strip_metadata: bool,
+        /// Shrink photos before upload.
+        before_upload: crate::downscale::BeforeUpload,
     },
     /// Upload (or reuse) one job.
     Start {
@@ -186,6 +190,7 @@ struct Worker {
     client_error: Option<String>,
     endpoint: String,
     strip_metadata: bool,
+    before_upload: crate::downscale::BeforeUpload,
     cancels: HashMap<JobId, CancellationToken>,
     /// (endpoint, content id) → URL of what history already holds.
     known: Arc<Mutex<KnownIndex>>,
@@ -253,6 +258,7 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         client_error: Some("the worker is not configured yet".into()),
         endpoint: String::new(),
         strip_metadata: true,
+        before_upload: crate::downscale::BeforeUpload::default(),
         cancels: HashMap::new(),
         known,
         history: Some(history_tx),
@@ -372,8 +378,10 @@ impl Worker {
                 token,
                 max_attempts,
                 strip_metadata,
+                before_upload,
             } => {
                 self.strip_metadata = strip_metadata;
+                self.before_upload = before_upload;
                 self.configure(endpoint, token, max_attempts);
             }
             Command::Start {
@@ -547,6 +555,7 @@ impl Worker {
         let job_setup = JobSetup {
             endpoint: self.endpoint.clone(),
             strip_metadata: self.strip_metadata && !keep_metadata,
+            before_upload: self.before_upload,
             known: self.known.clone(),
         };
         self.uploads.spawn(async move {

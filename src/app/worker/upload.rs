@@ -1,15 +1,16 @@
-//! One upload job: read the source, hash it, reuse what history already holds for the same
-//! bytes, strip metadata (failing closed), upload with progress; and the service's `.preview`
-//! thumbnail of a finished job.
+//! One upload job: read the source, apply the before-upload options (`shrink`), hash it, reuse
+//! what history already holds for the same bytes, strip metadata (failing closed), upload with
+//! progress; and the service's `.preview` thumbnail of a finished job.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Event, KnownIndex, Outbox};
+use super::{Event, KnownIndex, Outbox, shrink};
 use crate::cdn_url::CdnUrl;
 use crate::client::{self, Client, Options};
+use crate::downscale::BeforeUpload;
 use crate::jobs::{Failure, JobId, Source, Update};
 use crate::preview::{self, PreviewImage};
 
@@ -17,6 +18,8 @@ use crate::preview::{self, PreviewImage};
 pub(super) struct JobSetup {
     pub(super) endpoint: String,
     pub(super) strip_metadata: bool,
+    /// Shrink before upload.
+    pub(super) before_upload: BeforeUpload,
     pub(super) known: Arc<Mutex<KnownIndex>>,
 }
 
@@ -54,11 +57,15 @@ pub(super) async fn run_job(
     let Prepared {
         hash,
         clean: stripped,
-    } = match prepare(&source, setup.strip_metadata).await {
+        reduced,
+    } = match prepare(&source, setup.strip_metadata, setup.before_upload).await {
         Ok(p) => p,
         Err(PrepareError::MetadataNotRemoved) => return Update::MetadataNotRemoved,
         Err(e) => return Update::Failed(e.into_failure()),
     };
+    if let Some(reduction) = reduced {
+        out.send(Event::Job(job, Update::Reduced(reduction)));
+    }
     if let Some(hash) = &hash {
         out.send(Event::Job(job, Update::Hashed(hash.clone())));
         let existing = setup
@@ -93,12 +100,14 @@ pub(super) async fn run_job(
 /// A job's bytes, read before upload.
 #[derive(Debug)]
 struct Prepared {
-    /// Content id of the bytes as read (history's dedup key); `None` for a URL, or a file that
-    /// could not be hashed while streaming (the upload then reports why).
+    /// History's dedup key (see `shrink::apply`); `None` for a URL, or a file that could not be
+    /// hashed while streaming (the upload then reports why).
     hash: Option<String>,
-    /// The bytes without their metadata, when stripping removed something; `None` sends the
-    /// source as it is (stripping off, or nothing to remove).
+    /// The bytes to send instead of the source: shrunk by the before-upload options and/or
+    /// without their metadata; `None` sends the source as it is.
     clean: Option<Vec<u8>>,
+    /// What the before-upload options did, for the card.
+    reduced: Option<crate::jobs::Reduction>,
 }
 
 /// Why a job was not sent.
@@ -115,6 +124,9 @@ enum PrepareError {
     /// Stripping needs the whole file, and it could not be read.
     #[error("{name}: {reason}")]
     Read { name: String, reason: String },
+    /// The before-upload options applied but the picture could not be transformed.
+    #[error(transparent)]
+    Shrink(#[from] crate::reencode::ReencodeError),
     /// The reading task panicked or was stopped.
     #[error("reading the file failed unexpectedly")]
     Interrupted,
@@ -128,6 +140,8 @@ impl PrepareError {
                 Failure::transient(format!("cannot read this file: {reason}"))
             }
             PrepareError::Damaged(e) => Failure::of_probe(&e),
+            // A picture the decoder cannot read will not read on a retry either.
+            PrepareError::Shrink(e) => Failure::permanent(e.to_string()),
             other => Failure::transient(other.to_string()),
         }
     }
@@ -135,30 +149,43 @@ impl PrepareError {
 
 /// Hashes (and with `strip` cleans) a job's bytes off the async threads: up to 40 MiB of
 /// hashing and parsing would stall the uploads in flight.
-async fn prepare(source: &Source, strip: bool) -> Result<Prepared, PrepareError> {
+async fn prepare(
+    source: &Source,
+    strip: bool,
+    before: BeforeUpload,
+) -> Result<Prepared, PrepareError> {
     let task = match source {
         Source::File(path) => {
             let path = path.clone();
-            tokio::task::spawn_blocking(move || prepare_file(&path, strip))
+            tokio::task::spawn_blocking(move || prepare_file(&path, strip, &before))
         }
         Source::Bytes { bytes, .. } => {
             let bytes = bytes.clone();
-            tokio::task::spawn_blocking(move || prepare_bytes(&bytes, strip))
+            tokio::task::spawn_blocking(move || prepare_bytes(&bytes, strip, &before))
         }
         Source::Url(_) => {
             return Ok(Prepared {
                 hash: None,
                 clean: None,
+                reduced: None,
             });
         }
     };
     task.await.map_err(|_| PrepareError::Interrupted)?
 }
 
-/// Bytes in memory: their content id, and with `strip` a copy without metadata.
-fn prepare_bytes(bytes: &[u8], strip: bool) -> Result<Prepared, PrepareError> {
-    let clean = if strip {
-        crate::metadata::strip(bytes).map_err(|_| match crate::probe::probe_bytes(bytes) {
+/// Bytes in memory: the before-upload options applied, the dedup key, and with `strip` a copy
+/// without metadata. Stripping runs on what is sent: a transformed picture holds only its colour
+/// profile already, but the rule "stripping on means the stripper passed" stays one rule.
+fn prepare_bytes(
+    bytes: &[u8],
+    strip: bool,
+    before: &BeforeUpload,
+) -> Result<Prepared, PrepareError> {
+    let shrunk = shrink::apply(bytes, before)?;
+    let send = shrunk.bytes.as_deref().unwrap_or(bytes);
+    let stripped = if strip {
+        crate::metadata::strip(send).map_err(|_| match crate::probe::probe_bytes(send) {
             Err(damaged) => PrepareError::Damaged(damaged),
             Ok(_) => PrepareError::MetadataNotRemoved,
         })?
@@ -166,25 +193,27 @@ fn prepare_bytes(bytes: &[u8], strip: bool) -> Result<Prepared, PrepareError> {
         None
     };
     Ok(Prepared {
-        hash: Some(crate::content_id::of_bytes(bytes)),
-        clean,
+        hash: Some(shrunk.hash),
+        clean: stripped.or(shrunk.bytes),
+        reduced: shrunk.reduction,
     })
 }
 
-/// A file: with `strip` it is read whole (metadata lives anywhere in it); without, it is hashed
-/// in chunks and streamed later.
-fn prepare_file(path: &Path, strip: bool) -> Result<Prepared, PrepareError> {
-    if !strip {
+/// A file: with `strip` or the before-upload options it is read whole (metadata lives anywhere
+/// in it; pixels need all of it); without, it is hashed in chunks and streamed later.
+fn prepare_file(path: &Path, strip: bool, before: &BeforeUpload) -> Result<Prepared, PrepareError> {
+    if !strip && !before.is_on() {
         return Ok(Prepared {
             hash: hash_file(path),
             clean: None,
+            reduced: None,
         });
     }
     let bytes = std::fs::read(path).map_err(|e| PrepareError::Read {
         name: Source::File(path.to_owned()).display_name(),
         reason: crate::probe::describe_io(&e),
     })?;
-    prepare_bytes(&bytes, true)
+    prepare_bytes(&bytes, strip, before)
 }
 
 /// The content id of a file, read in chunks (no whole-file buffer).
@@ -245,10 +274,10 @@ mod tests {
         png.extend_from_slice(&whole[33..]);
         assert!(crate::metadata::strip(&png).is_err());
         assert!(matches!(
-            prepare_bytes(&png, true),
+            prepare_bytes(&png, true, &BeforeUpload::default()),
             Err(PrepareError::MetadataNotRemoved)
         ));
-        let kept = prepare_bytes(&png, false).expect("unchanged");
+        let kept = prepare_bytes(&png, false, &BeforeUpload::default()).expect("unchanged");
         assert!(kept.clean.is_none(), "sent as it is");
         assert_eq!(
             kept.hash.as_deref(),
@@ -256,12 +285,12 @@ mod tests {
         );
         let dir = tempfile::tempdir().expect("dir");
         let missing = dir.path().join("gone.jpg");
-        let err = prepare_file(&missing, true).expect_err("unreadable");
+        let err = prepare_file(&missing, true, &BeforeUpload::default()).expect_err("unreadable");
         assert_eq!(err.to_string(), "gone.jpg: no such file");
         let file = dir.path().join("a.png");
         std::fs::write(&file, &png).expect("write");
         assert!(matches!(
-            prepare_file(&file, true),
+            prepare_file(&file, true, &BeforeUpload::default()),
             Err(PrepareError::MetadataNotRemoved)
         ));
         // A picture cut short is damaged, whatever its metadata: never "Upload unchanged".
@@ -270,7 +299,7 @@ mod tests {
             .write_to(&mut jpeg, image::ImageFormat::Jpeg)
             .expect("encode");
         let cut = &jpeg.get_ref()[..120];
-        match prepare_bytes(cut, true) {
+        match prepare_bytes(cut, true, &BeforeUpload::default()) {
             Err(PrepareError::MetadataNotRemoved) => panic!("a damaged file asked about metadata"),
             Err(e) => assert_eq!(
                 e.into_failure(),
@@ -301,7 +330,7 @@ mod tests {
                 name: "pasted.png".into(),
                 bytes: Arc::new(vec![7u8; 1024 * 1024]),
             };
-            let prepared = prepare(&source, true).await;
+            let prepared = prepare(&source, true, BeforeUpload::default()).await;
             (prepared, ticks.load(std::sync::atomic::Ordering::SeqCst))
         });
         let (prepared, ticks_meanwhile) = prepared;
