@@ -32,8 +32,8 @@
 //! - [`service`]: routes, address policy, fetch, storage, admission budgets, connection loop.
 //!
 //! **The desktop app**
-//! - [`app`]: its state (settings, view, work, images), what it takes from the machine, and the
-//!   worker on the tokio runtime (all I/O off the UI thread).
+//! - [`app`]: its state (settings, view, work, images), what it takes from the machine, undo of
+//!   history changes, and the worker on the tokio runtime (all I/O off the UI thread).
 //! - [`ui`]: one file per panel; edits the settings and view it is bound to, clicks become actions.
 //! - [`gui`]: opening the window (embedded service, icon, options).
 //!

@@ -8,6 +8,7 @@ mod links;
 mod overlay;
 mod settings_tab;
 mod top_bar;
+mod undo_toast;
 
 use eframe::egui;
 
@@ -44,6 +45,7 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>) -> Vec<Action> {
             Tab::Settings => settings_tab::settings_ui(ui, app, &mut actions),
         }
     });
+    undo_toast::undo_toast_ui(ui.ctx(), app, &mut actions);
     overlay::drop_overlay_ui(ui.ctx());
     actions
 }
