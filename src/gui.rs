@@ -9,7 +9,8 @@ use eframe::egui;
 
 use crate::app::worker::NativePicker;
 use crate::app::{AppConfig, UploaderApp};
-use crate::service::{self, RunningService, ServiceConfig, ServiceState, Store};
+use crate::service::store::StoreError;
+use crate::service::{self, RunningService, ServiceConfig, ServiceState, SetupError, Store};
 use crate::settings::Dirs;
 use crate::token::Token;
 
@@ -61,13 +62,27 @@ fn service_token(dirs: &Dirs) -> Result<Token, crate::token::RandomError> {
     Ok(token)
 }
 
+/// Why the embedded local service did not start: the window opens anyway and says so.
+#[derive(Debug, thiserror::Error)]
+enum LocalServiceError {
+    /// Its picture directory cannot be used.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Neither the fixed port nor a free one could be had on 127.0.0.1.
+    #[error("cannot listen on 127.0.0.1: {0}")]
+    Listen(#[from] std::io::Error),
+    /// The service's own set-up failed.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+}
+
 /// Starts the local service on 127.0.0.1:8737, or on a free port when that one is taken (then
 /// with a warning: that run's URLs stop working once it closes).
 async fn start_local(
     dirs: &Dirs,
     token: Token,
-) -> Result<(RunningService, Option<String>), String> {
-    let store = Store::local(&dirs.service()).map_err(|e| e.to_string())?;
+) -> Result<(RunningService, Option<String>), LocalServiceError> {
+    let store = Store::local(&dirs.service())?;
     let fixed = SocketAddr::from(([127, 0, 0, 1], LOCAL_PORT));
     let (listener, warning) = match tokio::net::TcpListener::bind(fixed).await {
         Ok(l) => (l, None),
@@ -75,20 +90,18 @@ async fn start_local(
             tracing::warn!(
                 "port {LOCAL_PORT} is taken ({e}); the local service uses a free port for this run"
             );
-            let l = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-                .await
-                .map_err(|e| e.to_string())?;
+            let l = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
             let warning = format!(
                 "port {LOCAL_PORT} is busy: URLs from this run stop working when the app closes"
             );
             (l, Some(warning))
         }
     };
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let addr = listener.local_addr()?;
     let config = ServiceConfig::new(&format!("http://{addr}"), vec![token]);
     service::store::spawn_sweeper(store.clone());
-    let state = ServiceState::new(config, store).map_err(|e| e.to_string())?;
-    let running = service::start(listener, state).map_err(|e| e.to_string())?;
+    let state = ServiceState::new(config, store)?;
+    let running = service::start(listener, state)?;
     Ok((running, warning))
 }
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cdn_url::CdnUrl;
-use crate::probe::ImageInfo;
+use crate::client::UploadError;
+use crate::probe::{FileProbeError, ImageInfo, ProbeError};
 
 /// A job's identity, unique for the app's lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,6 +68,9 @@ pub enum JobState {
     /// Failed with a reason in plain words; Retry puts it back in the queue.
     Failed {
         reason: String,
+        /// Trying again may succeed (a network failure, a busy service); not for a damaged or
+        /// refused file, where Retry would only fail the same way.
+        retry_helps: bool,
         /// The metadata could not be removed, so nothing was sent: "Upload unchanged" may send
         /// the file as it is, when the person says so.
         can_upload_unchanged: bool,
@@ -151,7 +155,7 @@ pub enum Update {
         url: CdnUrl,
         reused: bool,
     },
-    Failed(String),
+    Failed(Failure),
     /// Stripping is on and the metadata could not be removed: nothing was sent.
     MetadataNotRemoved,
     Cancelled,
@@ -264,15 +268,21 @@ impl Queue {
                 }
             }
             Update::Done { url, reused } => job.state = JobState::Done { url, reused },
-            Update::Failed(reason) => {
+            Update::Failed(Failure {
+                reason,
+                retry_helps,
+            }) => {
                 job.state = JobState::Failed {
                     reason,
+                    retry_helps,
                     can_upload_unchanged: false,
                 };
             }
             Update::MetadataNotRemoved => {
                 job.state = JobState::Failed {
                     reason: METADATA_NOT_REMOVED.to_owned(),
+                    // The same bytes would fail the same way: "Upload unchanged" is the way on.
+                    retry_helps: false,
                     can_upload_unchanged: true,
                 };
             }
@@ -335,6 +345,112 @@ impl Queue {
     pub fn clear_done(&mut self) {
         self.jobs
             .retain(|j| !matches!(j.state, JobState::Done { .. }));
+    }
+
+    /// Removes every failed job.
+    pub fn clear_failed(&mut self) {
+        self.jobs
+            .retain(|j| !matches!(j.state, JobState::Failed { .. }));
+    }
+}
+
+/// Why a job failed, as the window shows it: plain words about the picture (no path: the card
+/// names the file), and whether Retry can help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub reason: String,
+    pub retry_helps: bool,
+}
+
+impl Failure {
+    /// A failure another attempt may mend (a network error, a busy service, a setting to fix).
+    pub fn transient(reason: impl Into<String>) -> Self {
+        Failure {
+            reason: reason.into(),
+            retry_helps: true,
+        }
+    }
+
+    /// A failure of the picture itself: the same bytes fail the same way.
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        Failure {
+            reason: reason.into(),
+            retry_helps: false,
+        }
+    }
+
+    /// An upload or mirror error in the window's words. The CLI prints the error's own words
+    /// (with the path, and its flags for the token); the window names the file on the card and
+    /// the token's place in Settings.
+    pub fn of_upload(e: &UploadError) -> Self {
+        match e {
+            UploadError::File(FileProbeError::Image { source, .. })
+            | UploadError::Bytes(source) => Self::of_probe(source),
+            UploadError::File(FileProbeError::Directory { .. }) => {
+                Self::permanent("this is a folder, not an image")
+            }
+            UploadError::File(FileProbeError::Io { source, .. }) => Self::transient(format!(
+                "cannot read this file: {}",
+                crate::probe::describe_io(source)
+            )),
+            UploadError::TokenRefused { status, .. } => Self::transient(format!(
+                "the access token was refused ({status}): add or check it in Settings"
+            )),
+            UploadError::Rejected {
+                detail: Some(detail),
+                ..
+            } => Self::permanent(format!("the service refused this image: {detail}")),
+            UploadError::Rejected { status, .. } => Self::permanent(format!(
+                "the service refused this image ({status}): not an image it accepts"
+            )),
+            UploadError::UnexpectedStatus { status, .. } if (400..500).contains(status) => {
+                Self::permanent(e.to_string())
+            }
+            UploadError::BadSource(_)
+            | UploadError::TooLarge { .. }
+            | UploadError::LinkRefused { .. } => Self::permanent(e.to_string()),
+            UploadError::RemoteStatus { .. } if !e.is_retryable() => Self::permanent(e.to_string()),
+            _ => Self::transient(e.to_string()),
+        }
+    }
+
+    /// What the probe found wrong with a picture, in plain words. All of it is permanent except a
+    /// read error (a disk or permission problem may be mended).
+    pub fn of_probe(e: &ProbeError) -> Self {
+        match e {
+            ProbeError::Empty => Self::permanent("this file is empty"),
+            ProbeError::NotAnImage => {
+                Self::permanent("this is not a picture (JPEG, PNG, GIF or WebP are accepted)")
+            }
+            ProbeError::Unsupported(_) => Self::permanent(e.to_string()),
+            ProbeError::BadHeader(format, detail) => {
+                let detail = detail.to_ascii_lowercase();
+                let ends_early = [
+                    "not enough bytes",
+                    "eof",
+                    "end of",
+                    "ends inside",
+                    "truncat",
+                ]
+                .iter()
+                .any(|w| detail.contains(w));
+                Self::permanent(if ends_early {
+                    format!("this file is damaged: the {} ends early", format.name())
+                } else {
+                    format!(
+                        "this file is damaged: its {} header cannot be read",
+                        format.name()
+                    )
+                })
+            }
+            ProbeError::ZeroSize(w, h) => Self::permanent(format!(
+                "this file is damaged: it says the picture is {w}×{h}"
+            )),
+            ProbeError::Read(io) => Self::transient(format!(
+                "cannot read this file: {}",
+                crate::probe::describe_io(io)
+            )),
+        }
     }
 }
 
@@ -399,7 +515,7 @@ mod tests {
         q.start_next(3);
         q.apply(
             a,
-            Update::Failed("the service failed (500)".into()),
+            Update::Failed(Failure::transient("the service failed (500)")),
             Instant::now(),
         );
         q.apply(
@@ -411,7 +527,7 @@ mod tests {
             Instant::now(),
         );
         assert!(
-            matches!(&q.get(a).expect("a").state, JobState::Failed { reason, can_upload_unchanged: false } if reason.contains("500"))
+            matches!(&q.get(a).expect("a").state, JobState::Failed { reason, can_upload_unchanged: false, retry_helps: true } if reason.contains("500"))
         );
         assert!(
             matches!(q.get(b).expect("b").state, JobState::Done { .. }),
@@ -431,13 +547,14 @@ mod tests {
         q.apply(a, Update::MetadataNotRemoved, Instant::now());
         q.apply(
             b,
-            Update::Failed("the service failed (500)".into()),
+            Update::Failed(Failure::transient("the service failed (500)")),
             Instant::now(),
         );
         assert_eq!(
             q.get(a).expect("a").state,
             JobState::Failed {
                 reason: "couldn't remove location data from this file".into(),
+                retry_helps: false,
                 can_upload_unchanged: true
             }
         );
@@ -525,5 +642,134 @@ mod tests {
         );
         q.clear_done();
         assert!(q.jobs().is_empty());
+    }
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(w, h, image::Rgb([9, 99, 199]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg)
+            .expect("encode");
+        out.into_inner()
+    }
+
+    #[test]
+    fn damaged_and_refused_pictures_are_plain_words_without_retry() {
+        let whole = jpeg(64, 48);
+        for cut in [30, 120] {
+            let err = crate::probe::probe_bytes(&whole[..cut]).expect_err("cut");
+            let failure = Failure::of_probe(&err);
+            assert_eq!(
+                failure,
+                Failure::permanent("this file is damaged: the JPEG ends early"),
+                "{err}"
+            );
+        }
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("cut.jpg");
+        std::fs::write(&path, &whole[..120]).expect("write");
+        let err = UploadError::File(crate::probe::probe_file(&path).expect_err("cut"));
+        let failure = Failure::of_upload(&err);
+        assert!(
+            !failure.reason.contains(&*dir.path().to_string_lossy()),
+            "the card names the file; the reason does not repeat its path: {failure:?}"
+        );
+        assert!(!failure.retry_helps);
+        for (err, words) in [
+            (
+                ProbeError::NotAnImage,
+                "this is not a picture (JPEG, PNG, GIF or WebP are accepted)",
+            ),
+            (ProbeError::Empty, "this file is empty"),
+            (
+                ProbeError::Unsupported(crate::probe::Unsupported::Heic),
+                "HEIC images are not accepted (use JPEG, PNG, GIF or WebP)",
+            ),
+            (
+                ProbeError::ZeroSize(0, 7),
+                "this file is damaged: it says the picture is 0×7",
+            ),
+        ] {
+            assert_eq!(Failure::of_probe(&err), Failure::permanent(words));
+        }
+        for err in [
+            UploadError::TooLarge { detail: None },
+            UploadError::Rejected {
+                status: 422,
+                detail: Some("the JPEG header is truncated".into()),
+            },
+            UploadError::RemoteStatus { status: 404 },
+            UploadError::LinkRefused {
+                reason: "the URL points at a loopback address".into(),
+            },
+            UploadError::UnexpectedStatus {
+                status: 404,
+                detail: None,
+            },
+        ] {
+            assert!(!Failure::of_upload(&err).retry_helps, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn network_and_service_failures_keep_retry() {
+        for err in [
+            UploadError::Unreachable {
+                host: "h".into(),
+                reason: "refused".into(),
+            },
+            UploadError::Server {
+                status: 502,
+                detail: None,
+            },
+            UploadError::Stalled {
+                after: Duration::from_secs(30),
+            },
+            UploadError::Network("reset".into()),
+            UploadError::RemoteStatus { status: 503 },
+            UploadError::TokenRefused {
+                status: 401,
+                detail: None,
+            },
+        ] {
+            assert!(Failure::of_upload(&err).retry_helps, "{err:?}");
+        }
+        let words = Failure::of_upload(&UploadError::TokenRefused {
+            status: 401,
+            detail: Some("unauthorized".into()),
+        })
+        .reason;
+        assert_eq!(
+            words,
+            "the access token was refused (401): add or check it in Settings"
+        );
+        assert!(
+            !words.contains("GM_TOKEN"),
+            "the CLI's words stay in the CLI"
+        );
+    }
+
+    #[test]
+    fn clear_failed_keeps_the_rest() {
+        let mut q = Queue::default();
+        let a = q.push(file("a.png"));
+        let b = q.push(file("b.png"));
+        let c = q.push(file("c.png"));
+        q.start_next(2);
+        q.apply(
+            a,
+            Update::Failed(Failure::permanent("damaged")),
+            Instant::now(),
+        );
+        q.apply(
+            b,
+            Update::Done {
+                url: url(),
+                reused: false,
+            },
+            Instant::now(),
+        );
+        q.clear_failed();
+        let left: Vec<JobId> = q.jobs().iter().map(|j| j.id).collect();
+        assert_eq!(left, [b, c]);
     }
 }

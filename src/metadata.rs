@@ -7,7 +7,7 @@
 //! pixels survive ([`PNG_KEPT`]). In a WebP only the image, animation and colour-profile chunks
 //! survive, the orientation again kept alone. In a GIF, comments and application extensions other
 //! than the loop count and the colour profile (XMP, editors' data) go, and anything after the
-//! trailer.
+//! trailer. A file whose blocks cannot be walked is a [`StripError`], never sent half-stripped.
 
 use bytes::Bytes;
 use img_parts::ImageEXIF as _;
@@ -15,6 +15,33 @@ use img_parts::jpeg::{Jpeg, JpegSegment, markers};
 use img_parts::png::Png;
 use img_parts::riff::RiffContent;
 use img_parts::webp::{CHUNK_EXIF, CHUNK_VP8X, WebP};
+
+use crate::cdn_url::Format;
+
+/// Why a picture's metadata could not be removed. Stripping fails closed: the caller sends
+/// nothing and lets the person decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StripError {
+    /// Its blocks (JPEG segments, PNG or WebP chunks, GIF blocks) run past the end or do not
+    /// fit together, so what they hold cannot be told apart.
+    #[error("the {} is truncated or damaged", .0.name())]
+    Damaged(Format),
+    /// A chunk whose checksum is wrong: what it holds cannot be trusted to be what it says.
+    #[error("the {} is damaged: a chunk fails its checksum", .0.name())]
+    BadChecksum(Format),
+}
+
+impl StripError {
+    /// img-parts' reading error for a file of `format`.
+    fn unreadable(format: Format) -> impl Fn(img_parts::Error) -> StripError {
+        move |e| match e {
+            img_parts::Error::BadCRC => StripError::BadChecksum(format),
+            img_parts::Error::WrongSignature | img_parts::Error::Truncated => {
+                StripError::Damaged(format)
+            }
+        }
+    }
+}
 
 /// PNG chunks kept: the image itself, its palette and transparency, how to show its colours
 /// (gamma, chromaticities, profile, HDR), its pixel size and background, and APNG's animation.
@@ -39,7 +66,7 @@ const VP8X_XMP_FLAG: u8 = 0b0000_0100;
 const GIF_KEPT_APPS: [&[u8]; 3] = [b"NETSCAPE2.0", b"ANIMEXTS1.0", b"ICCRGBG1012"];
 
 /// Strips metadata. `Ok(None)` when there was none to strip or the format is not handled.
-pub fn strip(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+pub fn strip(bytes: &[u8]) -> Result<Option<Vec<u8>>, StripError> {
     if bytes.starts_with(&[0xFF, 0xD8]) {
         return strip_jpeg(bytes);
     }
@@ -128,9 +155,10 @@ fn jpeg_end(b: &[u8]) -> Option<usize> {
     }
 }
 
-fn strip_jpeg(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+fn strip_jpeg(bytes: &[u8]) -> Result<Option<Vec<u8>>, StripError> {
     let whole = jpeg_end(bytes).map_or(bytes, |end| &bytes[..end]);
-    let mut jpeg = Jpeg::from_bytes(Bytes::copy_from_slice(whole)).map_err(|e| e.to_string())?;
+    let mut jpeg = Jpeg::from_bytes(Bytes::copy_from_slice(whole))
+        .map_err(StripError::unreadable(Format::Jpeg))?;
     let orientation = jpeg
         .segments()
         .iter()
@@ -162,8 +190,9 @@ fn strip_jpeg(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     Ok((out != bytes).then_some(out))
 }
 
-fn strip_png(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
-    let mut png = Png::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| e.to_string())?;
+fn strip_png(bytes: &[u8]) -> Result<Option<Vec<u8>>, StripError> {
+    let mut png = Png::from_bytes(Bytes::copy_from_slice(bytes))
+        .map_err(StripError::unreadable(Format::Png))?;
     let before = png.chunks().len();
     png.chunks_mut().retain(|c| PNG_KEPT.contains(&c.kind()));
     if png.chunks().len() == before {
@@ -172,8 +201,9 @@ fn strip_png(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     Ok(Some(png.encoder().bytes().to_vec()))
 }
 
-fn strip_webp(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
-    let mut webp = WebP::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| e.to_string())?;
+fn strip_webp(bytes: &[u8]) -> Result<Option<Vec<u8>>, StripError> {
+    let mut webp = WebP::from_bytes(Bytes::copy_from_slice(bytes))
+        .map_err(StripError::unreadable(Format::Webp))?;
     if webp.chunks().iter().all(|c| WEBP_KEPT.contains(&c.id())) {
         return Ok(None);
     }
@@ -218,8 +248,8 @@ fn gif_sub_blocks_end(b: &[u8], mut i: usize) -> Option<usize> {
 
 /// Walks a GIF's blocks and copies all but comments and foreign application extensions; the
 /// frames' compressed data is copied byte for byte.
-fn strip_gif(b: &[u8]) -> Result<Option<Vec<u8>>, String> {
-    let damaged = || "the GIF is truncated or damaged".to_owned();
+fn strip_gif(b: &[u8]) -> Result<Option<Vec<u8>>, StripError> {
+    let damaged = || StripError::Damaged(Format::Gif);
     let screen = b.get(..13).ok_or_else(damaged)?;
     let mut i = 13 + gif_table_len(screen[10]);
     let mut out = Vec::with_capacity(b.len());
@@ -548,13 +578,18 @@ mod tests {
         assert_eq!(strip(&out).expect("strip"), None, "nothing left to strip");
     }
 
-    #[test]
-    fn png_text_chunks_go() {
+    /// A 4x4 grey PNG with no metadata.
+    fn grey_png() -> Vec<u8> {
         let img = image::RgbImage::from_pixel(4, 4, image::Rgb([9, 9, 9]));
         let mut png = std::io::Cursor::new(Vec::new());
         img.write_to(&mut png, image::ImageFormat::Png)
             .expect("png");
-        let mut parsed = Png::from_bytes(Bytes::from(png.into_inner())).expect("png");
+        png.into_inner()
+    }
+
+    #[test]
+    fn png_text_chunks_go() {
+        let mut parsed = Png::from_bytes(Bytes::from(grey_png())).expect("png");
         let at = parsed.chunks().len() - 1;
         parsed.chunks_mut().insert(
             at,
@@ -565,5 +600,29 @@ mod tests {
         assert!(!contains(&out, b"52.1,4.3"));
         assert_eq!(pixels(&out), pixels(&with_text));
         assert_eq!(strip(&out).expect("strip"), None, "nothing left to strip");
+    }
+
+    #[test]
+    fn what_cannot_be_stripped_says_why() {
+        // A PNG whose text chunk (a location) fails its checksum.
+        let png = grey_png();
+        let mut bad_crc = png[..33].to_vec();
+        bad_crc.extend_from_slice(&[0, 0, 0, 4]);
+        bad_crc.extend_from_slice(b"tEXtGPS!");
+        bad_crc.extend_from_slice(&[0, 0, 0, 0]);
+        bad_crc.extend_from_slice(&png[33..]);
+        let e = strip(&bad_crc).expect_err("refused");
+        assert_eq!(e, StripError::BadChecksum(Format::Png));
+        assert_eq!(
+            e.to_string(),
+            "the PNG is damaged: a chunk fails its checksum"
+        );
+
+        let e = strip(&png[..png.len() - 6]).expect_err("refused");
+        assert_eq!(e.to_string(), "the PNG is truncated or damaged");
+
+        let (_, gif) = gif_with_metadata();
+        let e = strip(&gif[..gif.len() / 2]).expect_err("refused");
+        assert_eq!(e.to_string(), "the GIF is truncated or damaged");
     }
 }

@@ -7,6 +7,28 @@ use fast_image_resize::{ResizeOptions, Resizer};
 use image::DynamicImage;
 
 use crate::geometry::fit_within;
+use crate::probe::{ProbeError, describe_io};
+
+/// Why a file or pasted image has no local preview (its card then says so; the upload itself
+/// does not depend on it).
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    /// The file could not be read.
+    #[error("{}", describe_io(.0))]
+    Read(#[source] std::io::Error),
+    /// Not an image this app takes, or its header is damaged.
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    /// Over [`MAX_PREVIEW_PIXELS`].
+    #[error("too large to preview ({width}x{height})")]
+    TooLarge { width: u32, height: u32 },
+    /// The header read but the pixels did not decode (cut, damaged, over the memory limit).
+    #[error("cannot decode it: {0}")]
+    Decode(#[from] image::ImageError),
+    /// Scaling down failed.
+    #[error("cannot scale it down: {0}")]
+    Resize(#[from] fast_image_resize::ResizeError),
+}
 
 /// Longest side of a preview, in pixels: the card's thumbnail is 72 points, so this is sharp on
 /// a 2x (HiDPI) screen, and a thousand cards hold 81 MB of textures rather than 256 MB at 256 px.
@@ -21,8 +43,8 @@ pub struct PreviewImage {
 }
 
 /// Decodes the first frame of an image file and fits it inside `side`x`side`. Blocking.
-pub fn from_file(path: &Path, side: u32) -> Result<PreviewImage, String> {
-    let bytes = std::fs::read(path).map_err(|e| crate::probe::describe_io(&e))?;
+pub fn from_file(path: &Path, side: u32) -> Result<PreviewImage, PreviewError> {
+    let bytes = std::fs::read(path).map_err(PreviewError::Read)?;
     from_bytes(&bytes, side)
 }
 
@@ -32,14 +54,14 @@ pub const MAX_PREVIEW_PIXELS: u64 = 120_000_000;
 
 /// Decodes image bytes and fits them inside `side`x`side`. Blocking. A JPEG is decoded at 1/2,
 /// 1/4 or 1/8 scale in the DCT, so a 24-megapixel photo costs a fraction of a full decode.
-pub fn from_bytes(bytes: &[u8], side: u32) -> Result<PreviewImage, String> {
-    let info = crate::probe::probe_bytes(bytes).map_err(|e| e.to_string())?;
+pub fn from_bytes(bytes: &[u8], side: u32) -> Result<PreviewImage, PreviewError> {
+    let info = crate::probe::probe_bytes(bytes)?;
     let pixels = u64::from(info.width) * u64::from(info.height);
     if pixels > MAX_PREVIEW_PIXELS {
-        return Err(format!(
-            "too large to preview ({}x{})",
-            info.width, info.height
-        ));
+        return Err(PreviewError::TooLarge {
+            width: info.width,
+            height: info.height,
+        });
     }
     let target = fit_within(info.width, info.height, side);
     let scaled = match info.format {
@@ -51,8 +73,7 @@ pub fn from_bytes(bytes: &[u8], side: u32) -> Result<PreviewImage, String> {
         None => {
             let mut limits = image::Limits::default();
             limits.max_alloc = Some(MAX_PREVIEW_PIXELS * 4);
-            crate::thumbnail::decode_upright(bytes, Some(info.format), limits)
-                .map_err(|e| e.to_string())?
+            crate::thumbnail::decode_upright(bytes, Some(info.format), limits)?
         }
     };
     let img = DynamicImage::ImageRgba8(img.into_rgba8());
@@ -61,9 +82,7 @@ pub fn from_bytes(bytes: &[u8], side: u32) -> Result<PreviewImage, String> {
         img
     } else {
         let mut dst = DynamicImage::new(w, h, img.color());
-        Resizer::new()
-            .resize(&img, &mut dst, &ResizeOptions::new())
-            .map_err(|e| e.to_string())?;
+        Resizer::new().resize(&img, &mut dst, &ResizeOptions::new())?;
         dst
     };
     Ok(PreviewImage {
@@ -86,6 +105,23 @@ mod tests {
         let p = from_bytes(bytes.get_ref(), 256).expect("preview");
         assert_eq!((p.width, p.height), (256, 128));
         assert_eq!(p.rgba.len(), 256 * 128 * 4);
-        assert!(from_bytes(b"nope", 256).is_err());
+        assert!(matches!(
+            from_bytes(b"nope", 256),
+            Err(PreviewError::Probe(ProbeError::NotAnImage))
+        ));
+    }
+
+    #[test]
+    fn failures_say_why() {
+        let missing = std::path::Path::new("/nonexistent/picture.png");
+        let e = from_file(missing, 144).expect_err("no file");
+        assert_eq!(e.to_string(), "no such file");
+        // A PNG header announcing more pixels than a preview decodes.
+        let mut huge = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        huge.extend_from_slice(&20_000u32.to_be_bytes());
+        huge.extend_from_slice(&20_000u32.to_be_bytes());
+        huge.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        let e = from_bytes(&huge, 144).expect_err("too large");
+        assert_eq!(e.to_string(), "too large to preview (20000x20000)");
     }
 }

@@ -10,8 +10,24 @@ use crate::cdn_url::Format;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ImageInfo {
     pub format: Format,
+    /// As stored, before the EXIF orientation (the CDN URL's size).
     pub width: u32,
     pub height: u32,
+    /// The EXIF orientation turns the picture a quarter (values 5–8): a person sees it with
+    /// width and height swapped.
+    pub quarter_turn: bool,
+}
+
+impl ImageInfo {
+    /// The size a person sees: the stored size, turned as the EXIF orientation says (a portrait
+    /// photo stored 1600×1200 is seen 1200×1600).
+    pub fn seen_size(&self) -> (u32, u32) {
+        if self.quarter_turn {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        }
+    }
 }
 
 /// A format we recognise but do not accept, so the error can name it.
@@ -171,16 +187,26 @@ pub fn probe_reader<R: BufRead + Seek>(mut reader: R) -> Result<ImageInfo, Probe
         Format::Gif => image::ImageFormat::Gif,
         Format::Webp => image::ImageFormat::WebP,
     };
-    let mut decoder = image::ImageReader::with_format(reader, image_format);
-    decoder.no_limits();
-    let (width, height) = decoder.into_dimensions().map_err(bad)?;
+    let mut reader = image::ImageReader::with_format(reader, image_format);
+    reader.no_limits();
+    let mut decoder = reader.into_decoder().map_err(bad)?;
+    let (width, height) = image::ImageDecoder::dimensions(&decoder);
     if width == 0 || height == 0 {
         return Err(ProbeError::ZeroSize(width, height));
     }
+    // Read from the header the decoder already parsed; a damaged EXIF block only loses the turn.
+    let quarter_turn = image::ImageDecoder::orientation(&mut decoder).is_ok_and(|o| {
+        use image::metadata::Orientation as O;
+        matches!(
+            o,
+            O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH
+        )
+    });
     Ok(ImageInfo {
         format,
         width,
         height,
+        quarter_turn,
     })
 }
 
@@ -201,6 +227,8 @@ fn png_ihdr(head: &[u8]) -> Result<ImageInfo, ProbeError> {
         format: Format::Png,
         width,
         height,
+        // PNG's eXIf chunk is rare and comes after IHDR: not read here.
+        quarter_turn: false,
     })
 }
 
@@ -255,7 +283,8 @@ mod tests {
                 ImageInfo {
                     format: expected,
                     width: 37,
-                    height: 11
+                    height: 11,
+                    quarter_turn: false,
                 }
             );
         }
@@ -328,5 +357,32 @@ mod tests {
                 text.display()
             )
         );
+    }
+
+    /// A JPEG with an APP1 EXIF block holding only `orientation`.
+    fn jpeg_with_orientation(w: u32, h: u32, orientation: u8) -> Vec<u8> {
+        let plain = encode(image::ImageFormat::Jpeg, w, h);
+        let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0".to_vec();
+        exif.extend_from_slice(&[orientation, 0, 0, 0, 0, 0, 0]);
+        let mut out = plain[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&u16::try_from(exif.len() + 2).expect("len").to_be_bytes());
+        out.extend_from_slice(&exif);
+        out.extend_from_slice(&plain[2..]);
+        out
+    }
+
+    #[test]
+    fn knows_the_size_a_person_sees() {
+        let portrait = probe_bytes(&jpeg_with_orientation(32, 24, 6)).expect("probe");
+        assert_eq!((portrait.width, portrait.height), (32, 24), "as stored");
+        assert!(portrait.quarter_turn);
+        assert_eq!(portrait.seen_size(), (24, 32), "as seen");
+        for orientation in [1, 2, 3, 4] {
+            let info = probe_bytes(&jpeg_with_orientation(32, 24, orientation)).expect("probe");
+            assert_eq!(info.seen_size(), (32, 24), "orientation {orientation}");
+        }
+        let flipped = probe_file(Path::new("tests/corpus/jpg/portrait_2.jpg")).expect("corpus");
+        assert!(!flipped.quarter_turn, "a mirror image keeps its size");
     }
 }

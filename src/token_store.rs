@@ -1,9 +1,11 @@
 //! Where the access token is kept: `GM_TOKEN` if set, else the OS keyring (Secret Service on
-//! Linux), else — when no keyring service runs — a 0600 file that says it is unencrypted.
+//! Linux), else a 0600 file that says it is unencrypted. Saving falls back to the file when no
+//! keyring takes the token (none runs, it fails, or it does not answer within 3 s); loading
+//! reads the file when the keyring holds no token.
 //! `GM_TOKEN` and the keyring are handed in by the caller (the window passes the real ones,
 //! tests pass none or a fake), so nothing here reads the process environment. Keyring calls can
 //! block forever on a frozen provider, so each runs on its own thread with a timeout; the app
-//! calls all of this from its worker, never from the UI thread.
+//! loads and saves from its worker, never on the UI thread.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
@@ -14,6 +16,18 @@ use crate::token::Token;
 const SERVICE: &str = "groupme-uploader";
 const USER: &str = "access-token";
 const KEYRING_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why the token could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// No keyring took it, and the fallback file could not be written.
+    #[error("cannot save the token in {}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// Where the token in use came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +127,7 @@ impl TokenStore {
     }
 
     /// Stores (or with `None`, forgets) the token: keyring first, else the file.
-    pub fn save(&self, token: Option<&Token>) -> Result<TokenSource, String> {
+    pub fn save(&self, token: Option<&Token>) -> Result<TokenSource, SaveError> {
         if let Some(keyring) = self.keyring.clone() {
             let owned = token.cloned();
             if let Some(Ok(())) = with_timeout(move || keyring.set(owned.as_ref())) {
@@ -127,7 +141,10 @@ impl TokenStore {
         }
         match token {
             Some(t) => {
-                write_file(&self.file, t).map_err(|e| format!("cannot save the token: {e}"))?;
+                write_file(&self.file, t).map_err(|source| SaveError::File {
+                    path: self.file.clone(),
+                    source,
+                })?;
                 Ok(TokenSource::File(self.file.clone()))
             }
             None => {
@@ -224,6 +241,27 @@ mod tests {
         }
         assert_eq!(store.save(None).expect("forget"), TokenSource::Nowhere);
         assert_eq!(read_file(&dir.path().join("cfg/token")), None);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_written_says_where() {
+        let dir = tempfile::tempdir().expect("dir");
+        // The config "directory" is a file: nothing can be created under it.
+        let blocker = dir.path().join("cfg");
+        std::fs::write(&blocker, b"").expect("write");
+        let store = TokenStore::new(&blocker, None, None);
+        let e = store
+            .save(Some(&Token::new("secret-value-123").expect("t")))
+            .expect_err("cannot save");
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with(&format!(
+                "cannot save the token in {}: ",
+                blocker.join("token").display()
+            )),
+            "{shown}"
+        );
+        assert!(!shown.contains("secret-value"), "{shown}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use common::{TOKEN, TestService, token};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use groupme_uploader::app::worker::{ClipboardContent, ClipboardReader, FilePicker};
+use groupme_uploader::app::worker::{ClipboardContent, ClipboardReader, FilePicker, NoDialog};
 use groupme_uploader::app::{Action, AppConfig, UploaderApp};
 use groupme_uploader::history::History;
 use groupme_uploader::jobs::JobState;
@@ -24,9 +24,9 @@ use groupme_uploader::token_store::{Keyring, SystemKeyring, TokenSource};
 struct FakePicker(Vec<PathBuf>);
 
 impl FilePicker for FakePicker {
-    fn pick(&self) -> futures_util::future::BoxFuture<'static, Vec<PathBuf>> {
+    fn pick(&self) -> futures_util::future::BoxFuture<'static, Result<Vec<PathBuf>, NoDialog>> {
         let paths = self.0.clone();
-        Box::pin(async move { paths })
+        Box::pin(async move { Ok(paths) })
     }
 }
 
@@ -469,6 +469,7 @@ fn metadata_that_cannot_be_removed_is_not_sent_until_the_person_says_so() {
         states(h.state()),
         vec![JobState::Failed {
             reason: "couldn't remove location data from this file".into(),
+            retry_helps: false,
             can_upload_unchanged: true,
         }]
     );

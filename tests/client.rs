@@ -14,7 +14,7 @@ fn client(url: &str) -> Client {
     let mut cfg = ClientConfig::new(url, token()).expect("config");
     // Tests talk to 127.0.0.1 only: a proxy in the environment must not reach them.
     cfg.system_proxy = false;
-    cfg.backoff_base = Duration::from_millis(10);
+    cfg.backoff.base = Duration::from_millis(10);
     cfg.stall_timeout = Duration::from_secs(1);
     cfg.max_attempts = 3;
     Client::new(cfg).expect("client")
@@ -351,7 +351,7 @@ async fn redirects_huge_answers_and_bursts() {
     let mut cfg = ClientConfig::new(&server.url(), token()).expect("config");
     // Tests talk to 127.0.0.1 only: a proxy in the environment must not reach them.
     cfg.system_proxy = false;
-    cfg.backoff_base = Duration::from_millis(10);
+    cfg.backoff.base = Duration::from_millis(10);
     cfg.max_attempts = 4;
     Client::new(cfg)
         .expect("client")

@@ -31,7 +31,7 @@ fn client_with(api: &GroupMeApi, token: Option<&str>) -> ApiClient {
     let mut config = ApiConfig::new(&api.url(), token.and_then(Token::new)).expect("config");
     config.system_proxy = false;
     config.page_size = 2;
-    config.backoff_base = Duration::from_millis(20);
+    config.backoff.base = Duration::from_millis(20);
     config.pace = Duration::from_millis(5);
     config.max_attempts = 3;
     ApiClient::new(config).expect("client")
@@ -709,7 +709,7 @@ async fn an_api_that_is_not_there_is_named() {
     let mut config =
         ApiConfig::new(&format!("http://127.0.0.1:{port}"), Token::new(TOKEN)).expect("config");
     config.system_proxy = false;
-    config.backoff_base = Duration::from_millis(10);
+    config.backoff.base = Duration::from_millis(10);
     config.max_attempts = 2;
     let err = ApiClient::new(config)
         .expect("client")

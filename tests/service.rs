@@ -464,7 +464,12 @@ mod mirror {
         let (s, j) = mirror(&svc, &format!("{origin}/missing")).await;
         assert_eq!(
             (s, error_text(&j).as_str()),
-            (502, "the remote server answered 404")
+            (502, "the link answered 404 Not Found")
+        );
+        assert_eq!(
+            (&j["meta"]["error"], &j["meta"]["remote_status"]),
+            (&serde_json::json!("remote_status"), &serde_json::json!(404)),
+            "a client can tell the link's 404 from a broken service: {j}"
         );
         let (s, j) = mirror(&svc, &format!("{origin}/slow.png")).await;
         assert_eq!(s, 504, "{j}");
@@ -473,11 +478,64 @@ mod mirror {
         let (s, j) = mirror(&svc, &format!("{origin}/to-other-loopback")).await;
         assert_eq!(s, 400, "{j}");
         assert!(error_text(&j).contains("127.0.0.2"), "{j}");
+        assert_eq!(j["meta"]["error"], "link_refused", "{j}");
         let (s, j) = mirror(&svc, &format!("{origin}/loop")).await;
         assert_eq!(s, 502, "{j}");
         assert!(error_text(&j).contains("redirected more than"), "{j}");
         let (s, j) = mirror(&svc, "file:///etc/passwd").await;
         assert_eq!(s, 400, "{j}");
+    }
+
+    /// The crate's client, as the app's worker uses it: a link's 404 is asked for once and
+    /// named, a refused address is the refusal alone.
+    #[tokio::test]
+    async fn the_client_tells_a_dead_link_and_a_refused_address_apart() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hits = Arc::new(AtomicUsize::new(0));
+        let seen = hits.clone();
+        let app = Router::new().fallback(move || {
+            seen.fetch_add(1, Ordering::SeqCst);
+            async { (axum::http::StatusCode::NOT_FOUND, "gone") }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let origin = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        let svc = start_service().await;
+        let mut cfg = ClientConfig::new(&svc.url(), token()).expect("cfg");
+        cfg.max_attempts = 4;
+        cfg.system_proxy = false;
+        cfg.backoff_base = Duration::from_millis(10);
+        let client = Client::new(cfg).expect("client");
+        let err = client
+            .mirror(&format!("{origin}/pic.webp"), &Options::default())
+            .await
+            .expect_err("404");
+        assert!(
+            matches!(err, UploadError::RemoteStatus { status: 404 }),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), "the link answered 404 Not Found");
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "a 404 is final: asked once");
+
+        let closed = start_service_with(|c| c.policy.allow_private = false).await;
+        let mut cfg = ClientConfig::new(&closed.url(), token()).expect("cfg");
+        cfg.system_proxy = false;
+        let err = Client::new(cfg)
+            .expect("client")
+            .mirror(&format!("{origin}/pic.webp"), &Options::default())
+            .await
+            .expect_err("loopback");
+        assert!(matches!(err, UploadError::LinkRefused { .. }), "{err:?}");
+        let words = err.to_string();
+        assert!(
+            words.starts_with("the URL points at a loopback address"),
+            "{words}"
+        );
+        assert!(!words.contains("not an image"), "{words}");
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

@@ -579,7 +579,7 @@ impl UploaderApp {
                     }
                 }
             }
-            Event::Notice(text) => self.notice(text, true),
+            Event::Notice(text) | Event::NoFileDialog(text) => self.notice(text, true),
             Event::TokenSaved(result) => match result {
                 Ok(source) => {
                     let text = format!("token {}", source.describe());

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-use crate::groupme::{ApiError, DEFAULT_API_ENDPOINT};
-use crate::token::Token;
+use super::args::{ApiArg, NO_TOKEN, TokenArg};
+use crate::groupme::ApiError;
 
 /// Arguments of `chats`.
 #[derive(Debug, clap::Args)]
@@ -13,12 +13,10 @@ pub struct ChatsArgs {
     /// Print one JSON object per line (`kind`, `id`, `name`, and a bot's `group_id`).
     #[arg(long)]
     pub json: bool,
-    /// GroupMe API root URL.
-    #[arg(long, env = "GM_API_ENDPOINT", default_value = DEFAULT_API_ENDPOINT)]
-    pub api_endpoint: String,
-    /// GroupMe access token (prefer the GM_TOKEN variable: arguments show in `ps`).
-    #[arg(long, env = "GM_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub api: ApiArg,
+    #[command(flatten)]
+    pub token: TokenArg,
 }
 
 /// One line of output: `kind` is the `send` flag that takes `id`.
@@ -36,11 +34,11 @@ struct Line<'a> {
 pub async fn run(args: ChatsArgs) -> ExitCode {
     // Retries (a 429's wait, a 5xx) are said as they happen; nothing else logs at this level.
     crate::logging::init("warn");
-    let Some(token) = args.token.clone().and_then(Token::new) else {
-        eprintln!("error: {}", super::send::NO_TOKEN);
+    let Some(token) = args.token.get() else {
+        eprintln!("error: {NO_TOKEN}");
         return ExitCode::from(super::USAGE_ERROR);
     };
-    let api = match super::send::api_client(&args.api_endpoint, Some(token), 4) {
+    let api = match args.api.client(Some(token), 4) {
         Ok(api) => api,
         Err(e) => {
             eprintln!("error: {e}");

@@ -1,5 +1,9 @@
 //! The command line: arguments parsed into settings in one place, then dispatched.
+//!
+//! - `upload`, `send`, `chats`, `serve`: one command each.
+//! - `args`: the options several commands take (token, Image Service, GroupMe API), written once.
 
+mod args;
 mod chats;
 mod send;
 mod serve;
@@ -9,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use args::{ApiArg, ServiceArgs, TokenArg};
 pub use chats::ChatsArgs;
 pub use send::SendArgs;
 pub use serve::ServeArgs;

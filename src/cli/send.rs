@@ -4,19 +4,10 @@
 
 use std::process::ExitCode;
 
-use futures_util::StreamExt as _;
-use indicatif::{MultiProgress, ProgressDrawTarget};
-
-use crate::client::{Client, ClientConfig, DEFAULT_ENDPOINT, UploadError};
-use crate::groupme::{
-    ApiClient, ApiConfig, ApiError, DEFAULT_API_ENDPOINT, Destination, Outgoing, PictureUrl, Sent,
-    check_text,
-};
-use crate::token::Token;
-
-/// What a missing token costs, and where to get one.
-pub(super) const NO_TOKEN: &str = "no access token. Set GM_TOKEN (or pass --token); get yours at \
-     https://dev.groupme.com (Access Token, top right).";
+use super::args::{ApiArg, NO_TOKEN, ServiceArgs, TokenArg};
+use super::upload::{in_order, progress_bars, upload_one};
+use crate::client::{Client, UploadError};
+use crate::groupme::{ApiClient, ApiError, Destination, Outgoing, PictureUrl, Sent, check_text};
 
 /// Arguments of `send`.
 #[derive(Debug, clap::Args)]
@@ -41,18 +32,14 @@ pub struct SendArgs {
     /// Print one JSON object per line: the picture URL and the message id (or the bot's 202).
     #[arg(long)]
     pub json: bool,
-    /// Image Service root URL, for the pictures not on GroupMe's CDN yet.
-    #[arg(long, env = "GM_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
-    pub endpoint: String,
-    /// GroupMe API root URL.
-    #[arg(long, env = "GM_API_ENDPOINT", default_value = DEFAULT_API_ENDPOINT)]
-    pub api_endpoint: String,
-    /// GroupMe access token (prefer the GM_TOKEN variable: arguments show in `ps`).
-    #[arg(long, env = "GM_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// Attempts per upload and per API call (connect errors, 429 and 5xx are retried).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub attempts: u32,
+    // The Image Service is asked only for the pictures not on GroupMe's CDN yet; `--attempts`
+    // counts API calls too.
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    #[command(flatten)]
+    pub api: ApiArg,
+    #[command(flatten)]
+    pub token: TokenArg,
     /// Image files, image links, or URLs already on GroupMe's CDN (sent as they are).
     #[arg(required = true, value_name = "FILE|URL")]
     pub items: Vec<String>,
@@ -93,7 +80,7 @@ pub async fn run(args: SendArgs) -> ExitCode {
     if let Err(e) = check_text(&args.text) {
         return usage(e.to_string());
     }
-    let token = args.token.clone().and_then(Token::new);
+    let token = args.token.get();
     let on_cdn: Vec<Option<PictureUrl>> = args
         .items
         .iter()
@@ -105,13 +92,13 @@ pub async fn run(args: SendArgs) -> ExitCode {
         return usage(NO_TOKEN.to_owned());
     }
     let uploader = match (needs_upload, &token) {
-        (true, Some(token)) => match uploader(&args, token.clone()) {
+        (true, Some(token)) => match args.service.client(token.clone()) {
             Ok(client) => Some(client),
             Err(e) => return usage(e.to_string()),
         },
         _ => None,
     };
-    let api = match api_client(&args.api_endpoint, token, args.attempts) {
+    let api = match args.api.client(token, args.service.attempts) {
         Ok(api) => api,
         Err(e) => return usage(e.to_string()),
     };
@@ -197,23 +184,6 @@ fn destination(args: &SendArgs) -> Result<Destination, crate::groupme::BadId> {
     }
 }
 
-fn uploader(args: &SendArgs, token: Token) -> Result<Client, UploadError> {
-    let mut config = ClientConfig::new(&args.endpoint, token)?;
-    config.max_attempts = args.attempts;
-    Client::new(config)
-}
-
-/// The API client the commands use.
-pub(super) fn api_client(
-    endpoint: &str,
-    token: Option<Token>,
-    attempts: u32,
-) -> Result<ApiClient, ApiError> {
-    let mut config = ApiConfig::new(endpoint, token)?;
-    config.max_attempts = attempts;
-    ApiClient::new(config)
-}
-
 /// Each item's picture, in order: as it is when on GroupMe's CDN, else uploaded (files) or
 /// mirrored (links), three at a time. A failure is reported here and leaves `None`.
 async fn resolve(
@@ -221,40 +191,29 @@ async fn resolve(
     on_cdn: Vec<Option<PictureUrl>>,
     uploader: Option<&Client>,
 ) -> Vec<Option<Ready>> {
-    let bars = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        MultiProgress::new()
-    } else {
-        MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
-    };
-    let mut results = futures_util::stream::iter(items.iter().zip(on_cdn).enumerate())
-        .map(|(i, (item, picture))| {
-            let bars = &bars;
-            let ready = async move {
-                if let Some(picture) = picture {
-                    return Ok(Ready {
-                        picture,
-                        uploaded: false,
-                    });
-                }
-                // Never hit: `run` makes the client whenever an item is not on the CDN.
-                let Some(client) = uploader else {
-                    return Err(UploadError::Cancelled);
-                };
-                super::upload::upload_one(client, item, bars)
-                    .await
-                    .map(|(uploaded, _)| Ready {
-                        picture: PictureUrl::uploaded(&uploaded),
-                        uploaded: true,
-                    })
+    let bars = progress_bars();
+    let tasks = items.iter().zip(on_cdn).map(|(item, picture)| {
+        let bars = &bars;
+        async move {
+            if let Some(picture) = picture {
+                return Ok(Ready {
+                    picture,
+                    uploaded: false,
+                });
+            }
+            // Never hit: `run` makes the client whenever an item is not on the CDN.
+            let Some(client) = uploader else {
+                return Err(UploadError::Cancelled);
             };
-            async move { (i, ready.await) }
-        })
-        // Unordered, so a slow item never holds a free slot; sorted back into the given order.
-        .buffer_unordered(3)
-        .collect::<Vec<_>>()
-        .await;
-    results.sort_by_key(|(i, _)| *i);
-    let results = results.into_iter().map(|(_, r)| r);
+            upload_one(client, item, bars)
+                .await
+                .map(|(uploaded, _)| Ready {
+                    picture: PictureUrl::uploaded(&uploaded),
+                    uploaded: true,
+                })
+        }
+    });
+    let results = in_order(tasks, 3).await;
     bars.clear().ok();
     items
         .iter()

@@ -8,23 +8,19 @@ use std::sync::{Arc, Mutex};
 use futures_util::StreamExt as _;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::args::{NO_TOKEN, ServiceArgs, TokenArg};
 use crate::cdn_url::Format;
-use crate::client::{
-    Client, ClientConfig, DEFAULT_ENDPOINT, Event, Options, UploadError, Uploaded,
-};
+use crate::client::{Client, Event, Options, UploadError, Uploaded};
 use crate::probe::ImageInfo;
 use crate::snippet::Snippet;
-use crate::token::Token;
 
 /// Arguments of `upload`.
 #[derive(Debug, clap::Args)]
 pub struct UploadArgs {
-    /// Image Service root URL.
-    #[arg(long, env = "GM_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
-    pub endpoint: String,
-    /// GroupMe access token (prefer the GM_TOKEN variable: arguments show in `ps`).
-    #[arg(long, env = "GM_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    #[command(flatten)]
+    pub token: TokenArg,
     /// Print one JSON object per line instead of plain lines.
     #[arg(long)]
     pub json: bool,
@@ -34,9 +30,6 @@ pub struct UploadArgs {
     /// Items uploaded at once.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
-    /// Attempts per item (connect errors, 429 and 5xx are retried with backoff).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub attempts: u32,
     /// Image files to upload and http(s) URLs to mirror.
     #[arg(required = true, value_name = "FILE|URL")]
     pub items: Vec<String>,
@@ -58,45 +51,23 @@ struct JsonLine<'a> {
 
 /// Runs `upload`; exit 0 when every item succeeded, 1 when any failed, 2 on usage errors.
 pub async fn run(args: UploadArgs) -> ExitCode {
-    let Some(token) = args.token.clone().and_then(Token::new) else {
-        eprintln!(
-            "error: no access token. Set GM_TOKEN (or pass --token); get yours at \
-             https://dev.groupme.com (Access Token, top right)."
-        );
+    let Some(token) = args.token.get() else {
+        eprintln!("error: {NO_TOKEN}");
         return ExitCode::from(super::USAGE_ERROR);
     };
-    let mut config = match ClientConfig::new(&args.endpoint, token) {
+    let client = match args.service.client(token) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(super::USAGE_ERROR);
         }
     };
-    config.max_attempts = args.attempts;
-    let client = match Client::new(config) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(super::USAGE_ERROR);
-        }
-    };
-    let bars = if std::io::stderr().is_terminal() {
-        MultiProgress::new()
-    } else {
-        MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
-    };
-    // Unordered, so a slow item never holds a free slot (`buffered` starts the next item only
-    // once the oldest one ends); the lines are printed in the arguments' order below.
-    let mut results = futures_util::stream::iter(args.items.iter().enumerate())
-        .map(|(i, item)| {
-            let one = upload_one(&client, item, &bars);
-            async move { (i, one.await) }
-        })
-        .buffer_unordered(usize::from(args.concurrency))
-        .collect::<Vec<_>>()
-        .await;
-    results.sort_by_key(|(i, _)| *i);
-    let results = results.into_iter().map(|(_, r)| r);
+    let bars = progress_bars();
+    let uploads = args
+        .items
+        .iter()
+        .map(|item| upload_one(&client, item, &bars));
+    let results = in_order(uploads, usize::from(args.concurrency)).await;
     bars.clear().ok();
     let mut failed = 0usize;
     for (item, result) in args.items.iter().zip(results) {
@@ -117,6 +88,31 @@ pub async fn run(args: UploadArgs) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Progress bars on stderr when it is a terminal; drawn nowhere otherwise.
+pub(super) fn progress_bars() -> MultiProgress {
+    if std::io::stderr().is_terminal() {
+        MultiProgress::new()
+    } else {
+        MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
+    }
+}
+
+/// Runs `tasks`, `limit` at a time, and returns their results in the order given. Unordered
+/// while they run, so a slow one never holds a free slot (`buffered` starts the next only once
+/// the oldest ends).
+pub(super) async fn in_order<T>(
+    tasks: impl IntoIterator<Item = impl Future<Output = T>>,
+    limit: usize,
+) -> Vec<T> {
+    let mut results = futures_util::stream::iter(tasks.into_iter().enumerate())
+        .map(|(i, task)| async move { (i, task.await) })
+        .buffer_unordered(limit)
+        .collect::<Vec<_>>()
+        .await;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 pub(super) async fn upload_one(

@@ -28,6 +28,13 @@ pub enum UploadError {
     BadToken,
     #[error("the access token was refused ({status}): check GM_TOKEN, --token or Settings{}", detail_suffix(.detail))]
     TokenRefused { status: u16, detail: Option<String> },
+    /// The service will not fetch this link (not a URL, an address it refuses, a redirect
+    /// loop): its reason alone, as nothing about the image is known.
+    #[error("{reason}")]
+    LinkRefused { reason: String },
+    /// The link answered an error status when the service fetched it.
+    #[error("the link answered {}", status_words(*.status))]
+    RemoteStatus { status: u16 },
     #[error("the service refused the image ({status}): not an image or an unsupported format{}", detail_suffix(.detail))]
     Rejected { status: u16, detail: Option<String> },
     #[error("the image is too large for the service (413){}", detail_suffix(.detail))]
@@ -74,7 +81,7 @@ impl UploadError {
                 | UploadError::ConnectTimeout { .. }
                 | UploadError::RateLimited { .. }
                 | UploadError::Server { .. }
-        )
+        ) || matches!(self, UploadError::RemoteStatus { status } if remote_may_recover(*status))
     }
 
     /// The wait the service asked for, if any.
@@ -89,6 +96,24 @@ impl UploadError {
     pub fn from_status(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Self {
         let detail = error_detail(body);
         let code = status.as_u16();
+        // The Image Service says when a mirror failed because of its link, not of itself.
+        let kind = serde_json::from_slice::<ErrorBody>(body)
+            .ok()
+            .map(|b| b.meta);
+        match kind
+            .as_ref()
+            .and_then(|m| Some((m.error.as_deref()?, m.remote_status)))
+        {
+            Some((crate::service::LINK_REFUSED, _)) => {
+                return UploadError::LinkRefused {
+                    reason: detail.unwrap_or_else(|| "the service will not fetch this link".into()),
+                };
+            }
+            Some((crate::service::REMOTE_STATUS, Some(remote))) => {
+                return UploadError::RemoteStatus { status: remote };
+            }
+            _ => {}
+        }
         match code {
             401 | 403 => UploadError::TokenRefused {
                 status: code,
@@ -125,6 +150,28 @@ struct ErrorBody {
 struct Meta {
     #[serde(default)]
     errors: Vec<serde_json::Value>,
+    /// The Image Service's kind of mirror failure (`service::LINK_REFUSED`, …).
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    remote_status: Option<u16>,
+}
+
+/// An HTTP status as a person reads it: "404 Not Found".
+pub fn status_words(status: u16) -> String {
+    match StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => status.to_string(),
+    }
+}
+
+/// Whether a link that answered `status` may answer better later: its server failed (5xx), it
+/// timed out (408) or it limited us (429). Any other answer (404, 403, 410…) is final.
+fn remote_may_recover(status: u16) -> bool {
+    status >= 500 || status == 408 || status == 429
 }
 
 /// The service's own words about an error: GroupMe's `meta.errors`, else a short plain-text body.
@@ -202,6 +249,32 @@ mod tests {
             e,
             UploadError::UnexpectedStatus { status: 404, .. }
         ));
+    }
+
+    #[test]
+    fn tells_a_bad_link_from_a_broken_service() {
+        let e = UploadError::from_status(
+            StatusCode::BAD_GATEWAY,
+            None,
+            br#"{"meta":{"code":502,"errors":["the link answered 404 Not Found"],"error":"remote_status","remote_status":404}}"#,
+        );
+        assert!(matches!(e, UploadError::RemoteStatus { status: 404 }));
+        assert_eq!(e.to_string(), "the link answered 404 Not Found");
+        assert!(!e.is_retryable(), "a 404 is final");
+        let e = UploadError::RemoteStatus { status: 503 };
+        assert!(e.is_retryable(), "the link's server may come back");
+        let e = UploadError::from_status(
+            StatusCode::BAD_REQUEST,
+            None,
+            br#"{"meta":{"code":400,"errors":["the URL points at a loopback address (127.0.0.1), which this service does not fetch"],"error":"link_refused"}}"#,
+        );
+        assert_eq!(
+            e.to_string(),
+            "the URL points at a loopback address (127.0.0.1), which this service does not fetch"
+        );
+        assert!(!e.is_retryable());
+        assert_eq!(status_words(418), "418 I'm a teapot");
+        assert_eq!(status_words(599), "599");
     }
 
     #[test]

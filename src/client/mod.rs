@@ -17,8 +17,9 @@ use futures_util::TryStreamExt as _;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use tokio_util::sync::CancellationToken;
 
-pub use error::{UploadError, error_detail, parse_retry_after};
+pub use error::{UploadError, error_detail, parse_retry_after, status_words};
 
+use crate::backoff::Backoff;
 use crate::cdn_url::CdnUrl;
 use crate::probe::{self, ImageInfo};
 use crate::token::Token;
@@ -46,10 +47,8 @@ pub struct ClientConfig {
     /// An attempt fails when no byte moves, up or down, for this long. There is no total timeout,
     /// so a slow but moving upload of a big file is never killed.
     pub stall_timeout: Duration,
-    /// First backoff delay; doubles each attempt, with jitter.
-    pub backoff_base: Duration,
-    /// Longest wait between attempts, including a server's `Retry-After`.
-    pub backoff_max: Duration,
+    /// The waits between attempts.
+    pub backoff: Backoff,
     /// Use the system's proxy settings (`HTTPS_PROXY`, `NO_PROXY`…); off in the app's tests, so
     /// a proxy in the environment cannot reach them.
     pub system_proxy: bool,
@@ -65,8 +64,7 @@ impl ClientConfig {
             max_attempts: 4,
             connect_timeout: Duration::from_secs(10),
             stall_timeout: Duration::from_secs(30),
-            backoff_base: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(60),
+            backoff: Backoff::default(),
             system_proxy: true,
         })
     }
@@ -278,14 +276,9 @@ impl Client {
     }
 
     /// Backoff before `attempt` (2 or more): the server's `Retry-After` when given, else
-    /// exponential with jitter (half fixed, half random), capped by `backoff_max`.
+    /// exponential with jitter.
     fn delay_before(&self, attempt: u32, error: &UploadError) -> Duration {
-        crate::backoff::delay(
-            attempt,
-            self.config.backoff_base,
-            self.config.backoff_max,
-            error.retry_after(),
-        )
+        self.config.backoff.delay(attempt, error.retry_after())
     }
 
     fn request(
@@ -608,8 +601,8 @@ mod tests {
         assert!(parse_endpoint("http://127.0.0.1:1/api").is_ok());
         let token = Token::new("t").expect("token");
         let mut cfg = ClientConfig::new("http://127.0.0.1:1/api/", token).expect("cfg");
-        cfg.backoff_base = Duration::from_millis(100);
-        cfg.backoff_max = Duration::from_secs(1);
+        cfg.backoff.base = Duration::from_millis(100);
+        cfg.backoff.max = Duration::from_secs(1);
         let client = Client::new(cfg).expect("client");
         assert_eq!(
             client.pictures_url().as_str(),

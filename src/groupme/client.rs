@@ -20,6 +20,7 @@ use super::error::{ApiError, Repeat};
 use super::lists::{Bot, Chat, Group, Me, RawChat, RawMe};
 use super::message::{Outgoing, Sent, parse_created};
 use super::pacer::Pacer;
+use crate::backoff::Backoff;
 use crate::client::{parse_retry_after, root_cause};
 use crate::token::Token;
 
@@ -42,10 +43,8 @@ pub struct ApiConfig {
     pub connect_timeout: Duration,
     /// Time allowed for a whole call: the API's answers are small, so a slow one is a stuck one.
     pub request_timeout: Duration,
-    /// First backoff delay; doubles each attempt, with jitter.
-    pub backoff_base: Duration,
-    /// Longest wait between attempts, including a `Retry-After`.
-    pub backoff_max: Duration,
+    /// The waits between attempts.
+    pub backoff: Backoff,
     /// Least time between the starts of two requests (100 ms: 10 a second).
     pub pace: Duration,
     /// `per_page` of the list calls.
@@ -67,8 +66,7 @@ impl ApiConfig {
             max_attempts: 4,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
-            backoff_base: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(60),
+            backoff: Backoff::default(),
             pace: Duration::from_millis(100),
             page_size: 100,
             max_pages: 100,
@@ -282,14 +280,9 @@ impl ApiClient {
     }
 
     /// Backoff before `attempt` (2 or more): `Retry-After` when given, else exponential with
-    /// jitter (half fixed, half random), capped by `backoff_max`.
+    /// jitter.
     fn delay_before(&self, attempt: u32, error: &ApiError) -> Duration {
-        crate::backoff::delay(
-            attempt,
-            self.config.backoff_base,
-            self.config.backoff_max,
-            error.retry_after(),
-        )
+        self.config.backoff.delay(attempt, error.retry_after())
     }
 
     fn url(&self, call: &Call<'_>) -> Result<url::Url, ApiError> {
@@ -411,8 +404,8 @@ mod tests {
 
     fn client(base: &str) -> ApiClient {
         let mut config = ApiConfig::new(base, Token::new("t")).expect("config");
-        config.backoff_base = Duration::from_millis(100);
-        config.backoff_max = Duration::from_secs(1);
+        config.backoff.base = Duration::from_millis(100);
+        config.backoff.max = Duration::from_secs(1);
         config.system_proxy = false;
         ApiClient::new(config).expect("client")
     }

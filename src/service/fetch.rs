@@ -24,7 +24,7 @@ pub enum FetchError {
     Refused { host: String, what: &'static str },
     #[error("the remote server redirected more than {MAX_REDIRECTS} times")]
     TooManyRedirects,
-    #[error("the remote server answered {0}")]
+    #[error("the link answered {}", crate::client::status_words(*.0))]
     Status(u16),
     #[error("the remote image is larger than the {0} byte limit")]
     TooLarge(u64),

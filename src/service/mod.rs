@@ -38,7 +38,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use addr_policy::AddressPolicy;
-pub use error::ApiError;
+pub use error::{ApiError, LINK_REFUSED, REMOTE_STATUS};
 pub use store::Store;
 
 use crate::cdn_url::{self, Picture, Variant};

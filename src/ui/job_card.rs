@@ -86,6 +86,7 @@ pub fn job_card_ui(
                     JobState::Failed {
                         reason,
                         can_upload_unchanged,
+                        ..
                     } => {
                         ui.label(
                             egui::RichText::new(format!("Failed: {reason}"))

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use groupme_uploader::app::worker::FilePicker;
+use groupme_uploader::app::worker::{FilePicker, NoDialog};
 use groupme_uploader::app::{AppConfig, Environment};
 use groupme_uploader::settings::Dirs;
 use groupme_uploader::token::Token;
@@ -81,7 +81,7 @@ pub fn app_config(
 pub struct NoPicker;
 
 impl FilePicker for NoPicker {
-    fn pick(&self) -> futures_util::future::BoxFuture<'static, Vec<PathBuf>> {
-        Box::pin(async { Vec::new() })
+    fn pick(&self) -> futures_util::future::BoxFuture<'static, Result<Vec<PathBuf>, NoDialog>> {
+        Box::pin(async { Ok(Vec::new()) })
     }
 }

@@ -20,9 +20,11 @@ mod upload;
 mod writers;
 
 pub use sources::{
-    ClipboardContent, ClipboardReader, FilePicker, NativePicker, SystemClipboard, expand,
+    ClipboardContent, ClipboardReader, FilePicker, NativePicker, NoDialog, SystemClipboard,
+    WindowPaste, expand,
 };
-use sources::{encode_pasted, read_clipboard, sources_from_text};
+use sources::{encode_pasted, paste_shortcut, read_clipboard, sources_from_text};
+pub use upload::ThumbError;
 use upload::{JobSetup, fetch_thumb, run_job};
 use writers::{KnownIndex, history_writer, settings_writer};
 
@@ -37,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cdn_url::CdnUrl;
 use crate::client::{Client, ClientConfig};
 use crate::history::Entry;
-use crate::jobs::{JobId, Source, Update};
+use crate::jobs::{Failure, JobId, Source, Update};
 use crate::preview::{self, PreviewImage};
 use crate::settings::Settings;
 use crate::token::Token;
@@ -92,6 +94,9 @@ pub enum Command {
     Pick,
     /// Read the system clipboard: a file list, an image, or text.
     ReadClipboard,
+    /// Ctrl+V with no text field focused: read the clipboard as [`Command::ReadClipboard`]
+    /// does, with what the window pasted itself (if anything) when the reader finds nothing.
+    PasteShortcut(Option<WindowPaste>),
     /// Text the window pasted: URLs and paths.
     PasteText(String),
     /// A bitmap the window pasted: encode it as PNG.
@@ -116,8 +121,10 @@ pub enum Command {
 #[derive(Debug)]
 pub enum Event {
     Job(JobId, Update),
+    /// A local preview, or why there is none (as text: the card only shows that it has none).
     Preview(JobId, Result<PreviewImage, String>),
-    Thumb(JobId, Result<PreviewImage, String>),
+    /// The service's `.preview` of a finished job.
+    Thumb(JobId, Result<PreviewImage, ThumbError>),
     /// New items to queue; `pasted` ones may need a confirmation.
     Add {
         sources: Vec<Source>,
@@ -125,6 +132,9 @@ pub enum Event {
     },
     /// Something to tell the person (nothing pasted, a write failed…).
     Notice(String),
+    /// The file picker could not open (no portal, no zenity): why, and what to install. The
+    /// window offers a path field instead.
+    NoFileDialog(String),
     TokenSaved(Result<TokenSource, String>),
     /// At start: the settings file was read (defaults when missing or damaged).
     SettingsLoaded(Settings),
@@ -374,7 +384,7 @@ impl Worker {
                         }
                         Source::Url(_) => return,
                     };
-                    out.send(Event::Preview(job, result));
+                    out.send(Event::Preview(job, result.map_err(|e| e.to_string())));
                 });
             }
             Command::FetchThumb { job, url } => {
@@ -400,21 +410,38 @@ impl Worker {
             Command::Pick => {
                 let picker = self.picker.clone();
                 tokio::spawn(async move {
-                    let paths = picker.pick().await;
-                    if !paths.is_empty() {
-                        out.send(Event::Add {
+                    match picker.pick().await {
+                        Ok(paths) if paths.is_empty() => {}
+                        Ok(paths) => out.send(Event::Add {
                             sources: paths.into_iter().map(Source::File).collect(),
                             pasted: false,
-                        });
+                        }),
+                        Err(no_dialog) => out.send(Event::NoFileDialog(no_dialog.to_string())),
                     }
                 });
             }
             Command::ReadClipboard => {
                 let clipboard = self.clipboard.clone();
-                tokio::task::spawn_blocking(move || out.send(read_clipboard(clipboard.as_ref())));
+                tokio::task::spawn_blocking(move || {
+                    for event in read_clipboard(clipboard.as_ref()) {
+                        out.send(event);
+                    }
+                });
+            }
+            Command::PasteShortcut(window) => {
+                let clipboard = self.clipboard.clone();
+                tokio::task::spawn_blocking(move || {
+                    for event in paste_shortcut(clipboard.as_ref(), window) {
+                        out.send(event);
+                    }
+                });
             }
             Command::PasteText(text) => {
-                tokio::task::spawn_blocking(move || out.send(sources_from_text(&text)));
+                tokio::task::spawn_blocking(move || {
+                    for event in sources_from_text(&text) {
+                        out.send(event);
+                    }
+                });
             }
             Command::PasteImage {
                 width,
@@ -438,7 +465,8 @@ impl Worker {
             Command::SaveToken(token) => {
                 let store = self.token_store.clone();
                 tokio::task::spawn_blocking(move || {
-                    out.send(Event::TokenSaved(store.save(token.as_ref())));
+                    let saved = store.save(token.as_ref()).map_err(|e| e.to_string());
+                    out.send(Event::TokenSaved(saved));
                 });
             }
             Command::StopUploads(done) | Command::Flush(done) => {
@@ -453,7 +481,7 @@ impl Worker {
         let Some(token) = token else {
             self.client = None;
             self.client_error = Some(
-                "no GroupMe access token: add it in Settings (or set GM_TOKEN), or switch to the local service"
+                "no GroupMe access token: add it in Settings, or choose the local service there"
                     .into(),
             );
             return;
@@ -490,7 +518,8 @@ impl Worker {
                 .client_error
                 .clone()
                 .unwrap_or_else(|| "not configured".into());
-            out.send(Event::Job(job, Update::Failed(reason)));
+            // A setting to fix (the token, the endpoint): Retry helps once it is.
+            out.send(Event::Job(job, Update::Failed(Failure::transient(reason))));
             return;
         };
         let cancel = CancellationToken::new();

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Event, KnownIndex, Outbox};
 use crate::cdn_url::CdnUrl;
 use crate::client::{self, Client, Options};
-use crate::jobs::{JobId, Source, Update};
+use crate::jobs::{Failure, JobId, Source, Update};
 use crate::preview::{self, PreviewImage};
 
 /// What a job needs to know besides its source.
@@ -57,7 +57,7 @@ pub(super) async fn run_job(
     } = match prepare(&source, setup.strip_metadata).await {
         Ok(p) => p,
         Err(PrepareError::MetadataNotRemoved) => return Update::MetadataNotRemoved,
-        Err(e) => return Update::Failed(e.to_string()),
+        Err(e) => return Update::Failed(e.into_failure()),
     };
     if let Some(hash) = &hash {
         out.send(Event::Job(job, Update::Hashed(hash.clone())));
@@ -86,7 +86,7 @@ pub(super) async fn run_job(
             reused: false,
         },
         Err(client::UploadError::Cancelled) => Update::Cancelled,
-        Err(e) => Update::Failed(e.to_string()),
+        Err(e) => Update::Failed(Failure::of_upload(&e)),
     }
 }
 
@@ -114,6 +114,18 @@ enum PrepareError {
     /// The reading task panicked or was stopped.
     #[error("reading the file failed unexpectedly")]
     Interrupted,
+}
+
+impl PrepareError {
+    /// The window's words: the card names the file, so a read error says only what happened.
+    fn into_failure(self) -> Failure {
+        match self {
+            PrepareError::Read { reason, .. } => {
+                Failure::transient(format!("cannot read this file: {reason}"))
+            }
+            other => Failure::transient(other.to_string()),
+        }
+    }
 }
 
 /// Hashes (and with `strip` cleans) a job's bytes off the async threads: up to 40 MiB of
@@ -172,15 +184,37 @@ fn hash_file(path: &Path) -> Option<String> {
     crate::content_id::of_reader(std::fs::File::open(path).ok()?).ok()
 }
 
-pub(super) async fn fetch_thumb(http: &reqwest::Client, url: &str) -> Result<PreviewImage, String> {
-    let response = http.get(url).send().await.map_err(|e| e.to_string())?;
+/// Why the service's `.preview` of a finished job did not load.
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbError {
+    /// No answer, or the answer broke off.
+    #[error("{0}")]
+    Request(#[from] reqwest::Error),
+    /// The service answered, but not with the picture.
+    #[error("the service answered {0}")]
+    Status(reqwest::StatusCode),
+    /// The bytes are not a picture this app can show.
+    #[error(transparent)]
+    Preview(#[from] preview::PreviewError),
+    /// The decoding task panicked or was stopped.
+    #[error("decoding it stopped unexpectedly")]
+    Interrupted,
+}
+
+pub(super) async fn fetch_thumb(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<PreviewImage, ThumbError> {
+    let response = http.get(url).send().await?;
     if !response.status().is_success() {
-        return Err(format!("the service answered {}", response.status()));
+        return Err(ThumbError::Status(response.status()));
     }
-    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-    tokio::task::spawn_blocking(move || preview::from_bytes(&bytes, preview::PREVIEW_SIDE))
-        .await
-        .map_err(|e| e.to_string())?
+    let bytes = response.bytes().await?;
+    let preview =
+        tokio::task::spawn_blocking(move || preview::from_bytes(&bytes, preview::PREVIEW_SIDE))
+            .await
+            .map_err(|_| ThumbError::Interrupted)?;
+    Ok(preview?)
 }
 
 #[cfg(test)]
