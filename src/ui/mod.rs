@@ -2,6 +2,7 @@
 //! bound to (text, the settings' checkboxes and sliders, the tab); every other click becomes an
 //! [`Action`](crate::app::Action) that the app applies after the pass.
 
+mod elide;
 mod history_tab;
 mod job_card;
 mod links;
