@@ -132,6 +132,26 @@ impl History {
         Ok(())
     }
 
+    /// Puts `entry` back at `index` (or at the end when the history got shorter): the undo of
+    /// [`History::remove`], written atomically like it.
+    pub fn insert(&mut self, index: usize, entry: Entry) -> std::io::Result<()> {
+        let mut kept = self.entries.clone();
+        kept.insert(index.min(kept.len()), entry);
+        self.rewrite(&kept)?;
+        self.entries = kept;
+        Ok(())
+    }
+
+    /// Puts `older` (what a clear removed) back before the entries added since: the undo of
+    /// [`History::clear`], written atomically like it.
+    pub fn restore(&mut self, older: Vec<Entry>) -> std::io::Result<()> {
+        let mut all = older;
+        all.extend(self.entries.iter().cloned());
+        self.rewrite(&all)?;
+        self.entries = all;
+        Ok(())
+    }
+
     /// Removes every entry.
     pub fn clear(&mut self) -> std::io::Result<()> {
         self.rewrite(&[])?;
@@ -216,6 +236,37 @@ mod tests {
         assert_eq!(left.entries()[0].name, "b.png");
         h.clear().expect("clear");
         assert!(History::load(&path).expect("load").entries().is_empty());
+    }
+
+    #[test]
+    fn undoing_a_remove_or_a_clear_restores_the_file_exactly() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("h.jsonl");
+        let mut h = History::load(&path).expect("load");
+        for (name, hash) in [("a.png", "aaa"), ("b.png", "bbb"), ("c.png", "ccc")] {
+            h.add(entry(name, hash)).expect("add");
+        }
+        let before = std::fs::read(&path).expect("read");
+        let removed = h.entries()[1].clone();
+        h.remove(1).expect("remove");
+        h.insert(1, removed).expect("undo remove");
+        assert_eq!(std::fs::read(&path).expect("read"), before);
+        let cleared = h.entries().to_vec();
+        h.clear().expect("clear");
+        h.restore(cleared).expect("undo clear");
+        assert_eq!(std::fs::read(&path).expect("read"), before);
+        // What was added between the clear and its undo stays, after the restored ones.
+        let cleared = h.entries().to_vec();
+        h.clear().expect("clear");
+        h.add(entry("d.png", "ddd")).expect("add");
+        h.restore(cleared).expect("undo clear");
+        let names: Vec<String> = History::load(&path)
+            .expect("load")
+            .entries()
+            .iter()
+            .map(|e| e.name.clone())
+            .collect();
+        assert_eq!(names, ["a.png", "b.png", "c.png", "d.png"]);
     }
 
     #[test]

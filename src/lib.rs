@@ -36,7 +36,8 @@
 //!
 //! **The desktop app**
 //! - [`app`]: its state (settings, view, work, images), what it takes from the machine, Send to
-//!   GroupMe (`app::groupme`), and the worker on the tokio runtime (all I/O off the UI thread).
+//!   GroupMe (`app::groupme`), undo of history changes, and the worker on the tokio runtime (all
+//!   I/O off the UI thread).
 //! - [`ui`]: one file per panel; edits the settings and view it is bound to, clicks become actions.
 //! - [`notify`]: desktop notifications over D-Bus, sent from the tokio side.
 //! - [`gui`]: opening the window (embedded service, icon, options).

@@ -6,9 +6,11 @@
 
 mod environment;
 pub mod groupme;
+mod undo;
 pub mod worker;
 
 pub use environment::Environment;
+pub use undo::{UNDO_LIFETIME, Undo};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -83,6 +85,8 @@ pub enum Action {
     ConfirmPaste(bool),
     HistoryRemove(usize),
     HistoryClear,
+    /// Take back the last history Remove or Clear (see [`Undo`]).
+    Undo,
     SaveToken(String),
     ForgetToken,
     SettingsChanged,
@@ -150,8 +154,6 @@ pub struct View {
     pub token_input: String,
     /// The custom endpoint being edited.
     pub custom_endpoint: String,
-    /// Asking "clear history?" now.
-    pub confirm_clear: bool,
     /// Text of the path field, offered when no file dialog can open.
     pub path_input: String,
     /// The Send to… picker, when open.
@@ -168,7 +170,6 @@ impl Default for View {
             search: String::new(),
             token_input: String::new(),
             custom_endpoint: String::new(),
-            confirm_clear: false,
             path_input: String::new(),
             send: None,
             selected: Vec::new(),
@@ -187,6 +188,8 @@ pub struct Work {
     /// Pasted items waiting for "Upload" when confirmation is on.
     pub pending_paste: Vec<Source>,
     pub notices: Vec<Notice>,
+    /// The last history Remove or Clear, while it can still be taken back.
+    pub undo: Option<Undo>,
     pub token: Option<Token>,
     pub token_source: TokenSource,
     /// The embedded local service.
@@ -327,6 +330,7 @@ impl UploaderApp {
                 history: Vec::new(),
                 pending_paste: Vec::new(),
                 notices: Vec::new(),
+                undo: None,
                 token: None,
                 token_source: TokenSource::Nowhere,
                 no_file_dialog: None,
@@ -494,6 +498,12 @@ impl UploaderApp {
             .retain(|n| now.duration_since(n.shown_at) < NOTICE_LIFETIME);
         if !self.work.notices.is_empty() {
             ctx.request_repaint_after(Duration::from_millis(500));
+        }
+        if self.work.undo.as_ref().is_some_and(|u| u.is_expired(now)) {
+            self.work.undo = None;
+        }
+        if let Some(undo) = &self.work.undo {
+            ctx.request_repaint_after(undo.remaining(now));
         }
         if self.work.queue.running() > 0 {
             // Keep the speed readout fresh even between progress events.
@@ -821,14 +831,23 @@ impl UploaderApp {
             }
             Action::HistoryRemove(index) => {
                 if index < self.work.history.len() {
-                    self.work.history.remove(index);
+                    let entry = self.work.history.remove(index);
+                    self.work.undo = Some(Undo::removed(index, entry, Instant::now()));
                     self.send(Command::History(HistoryOp::Remove(index)));
                 }
             }
             Action::HistoryClear => {
-                self.work.history.clear();
-                self.view.confirm_clear = false;
-                self.send(Command::History(HistoryOp::Clear));
+                let cleared = std::mem::take(&mut self.work.history);
+                if !cleared.is_empty() {
+                    self.work.undo = Some(Undo::cleared(cleared, Instant::now()));
+                    self.send(Command::History(HistoryOp::Clear));
+                }
+            }
+            Action::Undo => {
+                if let Some(undo) = self.work.undo.take() {
+                    let op = undo.revert(&mut self.work.history);
+                    self.send(Command::History(op));
+                }
             }
             Action::SaveToken(text) => {
                 if self.work.token_source == TokenSource::Env {

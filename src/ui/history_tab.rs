@@ -20,16 +20,9 @@ pub fn history_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Ac
                 .desired_width(280.0),
         );
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if app.view.confirm_clear {
-                if ui.button("Yes, clear all").clicked() {
-                    actions.push(Action::HistoryClear);
-                }
-                if ui.button("Keep").clicked() {
-                    app.view.confirm_clear = false;
-                }
-                ui.label("Clear the whole history?");
-            } else if !app.work.history.is_empty() && ui.button("Clear history").clicked() {
-                app.view.confirm_clear = true;
+            // No question first: it clears at once and the toast offers Undo.
+            if !app.work.history.is_empty() && ui.button("Clear history").clicked() {
+                actions.push(Action::HistoryClear);
             }
         });
     });

@@ -30,7 +30,14 @@ pub fn links_ui(ui: &mut egui::Ui, url: &CdnUrl, actions: &mut Vec<Action>) {
             let width = (ui.available_width() - BUTTON).max(120.0);
             ui.allocate_ui_with_layout(egui::vec2(width, height), left, |ui| {
                 ui.set_min_width(width);
-                ui.add(egui::Label::new(egui::RichText::new(&text).monospace()).truncate());
+                // Cut in the middle: the end (.preview, .large, .avatar) is what differs.
+                let font = egui::TextStyle::Monospace.resolve(ui.style());
+                let glyph = ui.ctx().fonts_mut(|f| f.glyph_width(&font, 'm')).max(1.0);
+                let fits = (width / glyph).floor() as usize;
+                let shown = super::elide::elide_middle(&text, fits);
+                ui.add(egui::Label::new(
+                    egui::RichText::new(shown.as_ref()).monospace(),
+                ));
             });
             if ui
                 .button(format!("Copy {label}"))

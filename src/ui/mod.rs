@@ -3,6 +3,7 @@
 //! [`Action`](crate::app::Action) that the app applies after the pass.
 
 mod before_upload;
+mod elide;
 mod history_tab;
 mod job_card;
 mod links;
@@ -11,6 +12,7 @@ mod send_picker;
 mod settings_tab;
 pub mod theme;
 mod top_bar;
+mod undo_toast;
 
 use eframe::egui;
 
@@ -49,6 +51,7 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>) -> Vec<Action> {
         }
     });
     send_picker::send_picker_ui(ui, app, &mut actions);
+    undo_toast::undo_toast_ui(ui.ctx(), app, &mut actions);
     overlay::drop_overlay_ui(ui.ctx());
     actions
 }

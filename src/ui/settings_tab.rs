@@ -46,7 +46,8 @@ pub fn settings_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<A
             );
         }
         if app.work.token_source != TokenSource::Env {
-            ui.horizontal(|ui| {
+            // Wrapped: at the minimum width the buttons go to the next line, not off the edge.
+            ui.horizontal_wrapped(|ui| {
                 let label = ui.label("New token");
                 ui.add(
                     egui::TextEdit::singleline(&mut app.view.token_input)

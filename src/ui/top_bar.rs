@@ -5,6 +5,9 @@ use eframe::egui;
 use crate::app::{Action, Tab, UiParts};
 use crate::settings::EndpointChoice;
 
+/// Width kept right of the URL field for the Mirror button (with spacing).
+const MIRROR_BUTTON: f32 = 72.0;
+
 pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Action>) {
     ui.add_space(4.0);
     ui.horizontal(|ui| {
@@ -54,10 +57,12 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Ac
             actions.push(Action::PasteFromClipboard);
         }
         ui.separator();
+        // The field takes the free width, leaving room for the Mirror button at any size.
+        let width = (ui.available_width() - MIRROR_BUTTON).max(120.0);
         let field = ui.add(
             egui::TextEdit::singleline(&mut app.view.url_input)
                 .hint_text("https://… image link to mirror")
-                .desired_width(320.0),
+                .desired_width(width),
         );
         let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui.button("Mirror").clicked() || enter {

@@ -61,6 +61,10 @@ pub enum HistoryOp {
     Add(Entry),
     Remove(usize),
     Clear,
+    /// Undo of `Remove`: the entry back at its index.
+    Insert(usize, Entry),
+    /// Undo of `Clear`: the cleared entries back before those added since.
+    Restore(Vec<Entry>),
 }
 
 /// What the UI asks the worker to do.

@@ -59,6 +59,8 @@ pub(super) fn history_writer(
             HistoryOp::Add(e) => history.add(e),
             HistoryOp::Remove(i) => history.remove(i),
             HistoryOp::Clear => history.clear(),
+            HistoryOp::Insert(i, e) => history.insert(i, e),
+            HistoryOp::Restore(older) => history.restore(older),
         };
         if let Err(e) = result {
             out.send(Event::Notice(format!("could not write the history: {e}")));
