@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::dropped::Dropped;
+use common::window::wait_until;
 use common::{TOKEN, TestService, token};
 use eframe::egui;
 use egui_kittest::Harness;
@@ -118,17 +119,6 @@ fn build(config: AppConfig) -> (Harness<'static, UploaderApp>, Copied) {
             UploaderApp::new(&cc.egui_ctx, config)
         });
     (harness, copied)
-}
-
-/// Steps the app until `done` holds, failing after 30 s.
-fn wait_until(h: &mut Harness<'_, UploaderApp>, what: &str, done: impl Fn(&UploaderApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.run_steps(2);
 }
 
 /// The queued items' names, in queue order.

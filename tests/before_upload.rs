@@ -3,9 +3,9 @@
 
 mod common;
 
+use common::window::wait_until;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use common::dropped::Dropped;
 use eframe::egui;
@@ -25,22 +25,7 @@ fn app(runtime: &tokio::runtime::Runtime, root: &Path, url: &str) -> Harness<'st
         common::token(),
         Arc::new(common::isolated::NoPicker),
     );
-    let mut h = Harness::builder()
-        .with_size([1000.0, 900.0])
-        .build_eframe(move |cc| UploaderApp::new(&cc.egui_ctx, config));
-    wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
-    h
-}
-
-/// Steps the app until `done` holds, failing after 60 s.
-fn wait_until(h: &mut Harness<'_, UploaderApp>, what: &str, done: impl Fn(&UploaderApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.run_steps(2);
+    common::window::loaded(config, [1000.0, 900.0])
 }
 
 fn done(app: &UploaderApp, n: usize) -> bool {

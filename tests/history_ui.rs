@@ -5,7 +5,6 @@ mod common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use common::isolated::NoPicker;
 use egui_kittest::Harness;
@@ -45,23 +44,8 @@ impl World {
             common::token(),
             Arc::new(NoPicker),
         );
-        let mut h = Harness::builder()
-            .with_size([1000.0, 700.0])
-            .build_eframe(move |cc| UploaderApp::new(&cc.egui_ctx, config));
-        wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
-        h
+        common::window::loaded(config, [1000.0, 700.0])
     }
-}
-
-/// Steps the app until `done` holds, failing after 30 s.
-fn wait_until(h: &mut Harness<'_, UploaderApp>, what: &str, done: impl Fn(&UploaderApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.run_steps(2);
 }
 
 fn entry(name: &str, uploaded_at: u64) -> Entry {

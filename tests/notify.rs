@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::window::wait_until;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -43,17 +44,6 @@ fn set_focused(h: &mut Harness<'_, UploaderApp>, focused: bool) {
         .entry(egui::ViewportId::ROOT)
         .or_default()
         .focused = Some(focused);
-}
-
-/// Steps until `done` holds, failing after 30 s.
-fn wait_until(h: &mut Harness<'_, UploaderApp>, what: &str, done: impl Fn(&UploaderApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.run_steps(2);
 }
 
 fn done_count(app: &UploaderApp) -> usize {
@@ -96,9 +86,7 @@ fn a_batch_finished_in_the_background_is_notified_once_with_what_was_copied() {
     );
     config.environment.notifier = Some(Arc::new(recorded.clone()));
     config.initial = vec![a.display().to_string(), b.display().to_string()];
-    let mut h = Harness::builder()
-        .with_size([1000.0, 900.0])
-        .build_eframe(|cc| UploaderApp::new(&cc.egui_ctx, config));
+    let mut h = common::window::build(config, [1000.0, 900.0]);
     set_focused(&mut h, false);
     wait_until(&mut h, "both uploads", |app| done_count(app) == 2);
     h.run_steps(3);

@@ -10,8 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::token;
-use egui_kittest::Harness;
-use groupme_uploader::app::UploaderApp;
 use groupme_uploader::instance::{self, Claim, Reply};
 use groupme_uploader::jobs::JobState;
 
@@ -51,9 +49,7 @@ fn a_second_launch_hands_its_file_to_the_open_window_which_uploads_it() {
         token(),
         Arc::new(common::isolated::NoPicker),
     );
-    let mut h = Harness::builder()
-        .with_size([1000.0, 900.0])
-        .build_eframe(|cc| UploaderApp::new(&cc.egui_ctx, config));
+    let mut h = common::window::build(config, [1000.0, 900.0]);
     runtime.spawn(listener.serve(h.state().opener()));
 
     // The later launch, as `gui` runs it: paths resolved against its own directory.

@@ -5,9 +5,9 @@
 
 mod common;
 
+use common::window::wait_until;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use common::dropped::Dropped;
 use common::groupme_api::{Fault, GroupMeApi, body_json, path_and_query};
@@ -70,23 +70,8 @@ impl World {
         if gm_token {
             config.environment.gm_token = Some(token());
         }
-        let mut h = Harness::builder()
-            .with_size([1000.0, 900.0])
-            .build_eframe(move |cc| UploaderApp::new(&cc.egui_ctx, config));
-        wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
-        h
+        common::window::loaded(config, [1000.0, 900.0])
     }
-}
-
-/// Steps the app until `done` holds, failing after 30 s.
-fn wait_until(h: &mut Harness<'_, UploaderApp>, what: &str, done: impl Fn(&UploaderApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.run_steps(2);
 }
 
 /// Drops `path` on the window and waits until its upload to the local service is done; returns

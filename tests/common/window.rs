@@ -1,0 +1,36 @@
+//! The whole app under egui_kittest: built from an isolated config, stepped until a condition
+//! holds (with a deadline), shared by every test file that drives the window.
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use groupme_uploader::app::{AppConfig, UploaderApp};
+
+/// The app at `size` for `config`, its first frame drawn (nothing loaded yet).
+pub fn build(config: AppConfig, size: [f32; 2]) -> Harness<'static, UploaderApp> {
+    Harness::builder()
+        .with_size(size)
+        .build_eframe(move |cc| UploaderApp::new(&cc.egui_ctx, config))
+}
+
+/// The app at `size` for `config`, once it has read its settings, token and history.
+pub fn loaded(config: AppConfig, size: [f32; 2]) -> Harness<'static, UploaderApp> {
+    let mut h = build(config, size);
+    wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
+    h
+}
+
+/// Steps the app until `done` holds, failing after 30 s.
+pub fn wait_until(
+    h: &mut Harness<'_, UploaderApp>,
+    what: &str,
+    done: impl Fn(&UploaderApp) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+}
