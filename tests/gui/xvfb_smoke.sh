@@ -16,7 +16,6 @@ shot=${1:-${CARGO_TARGET_DIR:-target}/xvfb-smoke.png}
 [ -x "$bin" ] || { echo "build it first: cargo build --release" >&2; exit 1; }
 
 work=$(mktemp -d)
-display=:$((90 + RANDOM % 9))
 cleanup() {
   [ -n "${app:-}" ] && kill "$app" 2>/dev/null || true
   [ -n "${xvfb:-}" ] && kill "$xvfb" 2>/dev/null || true
@@ -37,9 +36,18 @@ for name in "sunset gradient.png" "second launch.png" portrait.jpg; do
   cmp -s "$work/$name" "$work/expected/$name" && { echo "FAIL: $name has no metadata to remove" >&2; exit 1; }
 done
 
-Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+# Xvfb picks a free display itself and writes its number to fd 3 once it accepts connections
+# (a fixed number can be held by another server or a stale /tmp/.X*-lock on a shared machine).
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$work/displayfd" 2>"$work/xvfb.log" &
 xvfb=$!
-for _ in $(seq 50); do xdpyinfo -display "$display" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 300); do
+  [ -s "$work/displayfd" ] && break
+  kill -0 "$xvfb" 2>/dev/null || { cat "$work/xvfb.log" >&2; echo "FAIL: Xvfb exited" >&2; exit 1; }
+  sleep 0.1
+done
+[ -s "$work/displayfd" ] || { cat "$work/xvfb.log" >&2; echo "FAIL: Xvfb not ready in 30 s" >&2; exit 1; }
+display=:$(head -1 "$work/displayfd")
+xdpyinfo -display "$display" >/dev/null || { cat "$work/xvfb.log" >&2; echo "FAIL: cannot connect to Xvfb on $display" >&2; exit 1; }
 
 export DISPLAY=$display XDG_RUNTIME_DIR=$work/run
 unset WAYLAND_DISPLAY
