@@ -1,6 +1,7 @@
 //! The thumbnailer: decodes an accepted image within limits and renders `.preview` (200x200
 //! cover), `.large` (fit 960, never enlarged) and `.avatar` (60x60 cover) in the original's format,
-//! upright (EXIF orientation applied), animated GIFs staying animated.
+//! upright (EXIF orientation applied), animated GIFs staying animated. JPEGs are decoded scaled
+//! in the DCT and encoded by libjpeg-turbo (the fastest path: README "Performance").
 
 use std::io::Cursor;
 use std::time::{Duration, Instant};
@@ -293,8 +294,86 @@ pub fn decode_upright(
 }
 
 /// Decodes a JPEG scaled down in the DCT to at least `min` (width, height), upright. `None`
-/// when this decoder cannot read the file (the full decoder then gets its turn).
+/// when neither scaled decoder can read the file (the full decoder then gets its turn and says
+/// what is wrong). libjpeg-turbo first (SIMD: the fastest), `jpeg-decoder` for what it refuses.
 pub fn decode_jpeg_scaled(bytes: &[u8], min: (u32, u32)) -> Option<DynamicImage> {
+    let orientation = jpeg_orientation(bytes)?;
+    let mut img = decode_jpeg_turbo(bytes, min).or_else(|| decode_jpeg_pure(bytes, min))?;
+    img.apply_orientation(orientation);
+    Some(img)
+}
+
+/// The EXIF orientation of a JPEG, read from its header segments only. `None` when the segments
+/// cannot be walked.
+fn jpeg_orientation(bytes: &[u8]) -> Option<image::metadata::Orientation> {
+    use image::metadata::Orientation;
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder.read_info().ok()?;
+    Some(
+        decoder
+            .exif_data()
+            .and_then(crate::metadata::exif_orientation)
+            .and_then(|v| Orientation::from_exif(u8::try_from(v).ok()?))
+            .unwrap_or(Orientation::NoTransforms),
+    )
+}
+
+/// The smallest DCT scale (1/8, 1/4, 1/2, 1) at which a `width` x `height` image still covers
+/// `min`, compared long side to long side (the orientation may swap them).
+fn dct_scale(width: usize, height: usize, min: (u32, u32)) -> turbojpeg::ScalingFactor {
+    use turbojpeg::ScalingFactor;
+    let (long, short) = (width.max(height), width.min(height));
+    let (min_long, min_short) = (min.0.max(min.1) as usize, min.0.min(min.1) as usize);
+    [
+        ScalingFactor::ONE_EIGHTH,
+        ScalingFactor::ONE_QUARTER,
+        ScalingFactor::ONE_HALF,
+    ]
+    .into_iter()
+    .find(|s| s.scale(long) >= min_long && s.scale(short) >= min_short)
+    .unwrap_or(ScalingFactor::ONE)
+}
+
+/// libjpeg-turbo's scaled decode, as stored (not yet upright); RGB or grey. `None` for what it
+/// cannot decode to those (CMYK, YCCK) and for any warning (a truncated or damaged file), so
+/// the decoders that follow decide about it as before.
+fn decode_jpeg_turbo(bytes: &[u8], min: (u32, u32)) -> Option<DynamicImage> {
+    use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat};
+    let mut decompressor = Decompressor::new().ok()?;
+    let header = decompressor.read_header(bytes).ok()?;
+    let format = match header.colorspace {
+        Colorspace::Gray => PixelFormat::GRAY,
+        Colorspace::YCbCr | Colorspace::RGB => PixelFormat::RGB,
+        _ => return None,
+    };
+    let scale = dct_scale(header.width, header.height, min);
+    decompressor.set_scaling_factor(scale).ok()?;
+    // A progressive file with thousands of tiny scans costs time out of all proportion to its
+    // size; real ones have about ten.
+    decompressor.set_scan_limit(500).ok()?;
+    let scaled = header.scaled(scale);
+    let (w, h) = (
+        u32::try_from(scaled.width).ok()?,
+        u32::try_from(scaled.height).ok()?,
+    );
+    let pitch = scaled.width * format.size();
+    let mut pixels = vec![0u8; pitch.checked_mul(scaled.height)?];
+    let out = Image {
+        pixels: pixels.as_mut_slice(),
+        width: scaled.width,
+        pitch,
+        height: scaled.height,
+        format,
+    };
+    decompressor.decompress(bytes, out).ok()?;
+    Some(match format {
+        PixelFormat::GRAY => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, pixels)?),
+        _ => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, pixels)?),
+    })
+}
+
+/// `jpeg-decoder`'s scaled decode (pure Rust), as stored (not yet upright).
+fn decode_jpeg_pure(bytes: &[u8], min: (u32, u32)) -> Option<DynamicImage> {
     use jpeg_decoder::PixelFormat;
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
     decoder.read_info().ok()?;
@@ -303,21 +382,16 @@ pub fn decode_jpeg_scaled(bytes: &[u8], min: (u32, u32)) -> Option<DynamicImage>
     let pixels = decoder.decode().ok()?;
     let info = decoder.info()?;
     let (w, h) = (u32::from(w), u32::from(h));
-    let mut img = match info.pixel_format {
-        PixelFormat::RGB24 => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, pixels)?),
-        PixelFormat::L8 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, pixels)?),
+    match info.pixel_format {
+        PixelFormat::RGB24 => Some(DynamicImage::ImageRgb8(image::RgbImage::from_raw(
+            w, h, pixels,
+        )?)),
+        PixelFormat::L8 => Some(DynamicImage::ImageLuma8(image::GrayImage::from_raw(
+            w, h, pixels,
+        )?)),
         // 16-bit and CMYK (Adobe's inverted or not) are rare: the full decoder knows them better.
-        PixelFormat::L16 | PixelFormat::CMYK32 => return None,
-    };
-    let orientation = decoder
-        .exif_data()
-        .and_then(crate::metadata::exif_orientation)
-        .map_or(image::metadata::Orientation::NoTransforms, |v| {
-            image::metadata::Orientation::from_exif(v as u8)
-                .unwrap_or(image::metadata::Orientation::NoTransforms)
-        });
-    img.apply_orientation(orientation);
-    Some(img)
+        PixelFormat::L16 | PixelFormat::CMYK32 => None,
+    }
 }
 
 /// Converts to the 8-bit layout the output format needs (JPEG has no alpha).
@@ -333,12 +407,44 @@ fn normalize(img: DynamicImage, format: Format) -> DynamicImage {
     }
 }
 
+/// JPEG quality of the renditions.
+const JPEG_QUALITY: i32 = 85;
+
+/// A JPEG rendition with libjpeg-turbo: quality 85, no chroma subsampling (4:4:4), standard
+/// Huffman tables, baseline, no metadata; grey stays grey. `img` is RGB or grey ([`normalize`]).
+fn encode_jpeg(img: &DynamicImage) -> Result<Vec<u8>, ThumbError> {
+    use turbojpeg::{Compressor, Image, PixelFormat, Subsamp};
+    let encode_failed = |e: turbojpeg::Error| ThumbError::Encode(e.to_string());
+    let rgb;
+    let (pixels, format, subsamp) = match img {
+        DynamicImage::ImageLuma8(g) => (g.as_raw().as_slice(), PixelFormat::GRAY, Subsamp::Gray),
+        DynamicImage::ImageRgb8(i) => (i.as_raw().as_slice(), PixelFormat::RGB, Subsamp::None),
+        other => {
+            rgb = other.to_rgb8();
+            (rgb.as_raw().as_slice(), PixelFormat::RGB, Subsamp::None)
+        }
+    };
+    let (width, height) = (img.width() as usize, img.height() as usize);
+    let mut compressor = Compressor::new().map_err(encode_failed)?;
+    compressor
+        .set_quality(JPEG_QUALITY)
+        .map_err(encode_failed)?;
+    compressor.set_subsamp(subsamp).map_err(encode_failed)?;
+    compressor
+        .compress_to_vec(Image {
+            pixels,
+            width,
+            pitch: width * format.size(),
+            height,
+            format,
+        })
+        .map_err(encode_failed)
+}
+
 fn encode_still(img: &DynamicImage, format: Format) -> Result<Vec<u8>, ThumbError> {
     let mut out = Cursor::new(Vec::new());
     let result = match format {
-        Format::Jpeg => img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
-            &mut out, 85,
-        )),
+        Format::Jpeg => return encode_jpeg(img),
         Format::Png => img.write_with_encoder(image::codecs::png::PngEncoder::new_with_quality(
             &mut out,
             image::codecs::png::CompressionType::Fast,
