@@ -16,9 +16,30 @@ fn finish(hasher: Sha256) -> String {
 
 /// The id of `bytes`.
 pub fn of_bytes(bytes: &[u8]) -> String {
-    let mut hasher = Sha256::new();
+    let mut hasher = Hasher::new();
     hasher.update(bytes);
-    finish(hasher)
+    hasher.finish()
+}
+
+/// The id of bytes given piece by piece, e.g. as a request body arrives.
+#[derive(Default)]
+pub struct Hasher(Sha256);
+
+impl Hasher {
+    /// Nothing hashed yet.
+    pub fn new() -> Self {
+        Hasher::default()
+    }
+
+    /// Hashes the next piece.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The id of everything given.
+    pub fn finish(self) -> String {
+        finish(self.0)
+    }
 }
 
 /// The id of everything `reader` yields, read in 256 KiB chunks (no whole-file buffer).
@@ -44,6 +65,17 @@ mod tests {
         // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223 b00361a396177a9cb410ff61f20015ad
         assert_eq!(of_bytes(b"abc"), "ba7816bf8f01cfea414140de5dae2223");
         assert_eq!(of_bytes(b"abc").len(), LEN);
+    }
+
+    #[test]
+    fn pieces_hash_to_the_id_of_the_whole() {
+        let big: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+        let mut hasher = Hasher::new();
+        for piece in big.chunks(7_777) {
+            hasher.update(piece);
+        }
+        assert_eq!(hasher.finish(), of_bytes(&big));
+        assert_eq!(Hasher::new().finish(), of_bytes(b""));
     }
 
     #[test]
