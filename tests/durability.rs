@@ -169,7 +169,9 @@ async fn sigkill_during_a_burst_keeps_every_acknowledged_picture() {
     }
 }
 
-/// The trace of one upload to `serve` run under strace: its fsync and rename calls, in order.
+/// The trace of one upload to `serve` run under strace: its fsync and rename calls, in the order
+/// they started (a call another thread interrupted is its `<unfinished ...>` line), each line
+/// starting with the id of the thread that made it.
 async fn traced_upload(extra: &[&str]) -> Option<(Vec<String>, String)> {
     let strace_ok = std::process::Command::new("strace")
         .arg("-V")
@@ -203,7 +205,7 @@ async fn traced_upload(extra: &[&str]) -> Option<(Vec<String>, String)> {
     let calls = std::fs::read_to_string(&trace)
         .expect("trace")
         .lines()
-        .filter(|l| !l.contains("unfinished") && !l.contains("resumed"))
+        .filter(|l| !l.contains("resumed>"))
         .map(str::to_owned)
         .collect();
     Some((calls, name))
@@ -214,24 +216,42 @@ async fn each_file_and_its_directory_are_synced_before_the_upload_is_acknowledge
     let Some((calls, name)) = traced_upload(&[]).await else {
         return;
     };
-    let is_sync = |l: &String| l.contains("fsync(") || l.contains("fdatasync(");
-    // The original and its three thumbnails: each renamed into place between two syncs (the
-    // staged file's contents before, the directory entry after).
+    let is_sync = |l: &&String| l.contains("fsync(") || l.contains("fdatasync(");
+    let thread = |l: &String| l.split_whitespace().next().unwrap_or("").to_owned();
+    // The original and its three thumbnails: each renamed into place between two syncs made by
+    // the same thread (the staged file's contents before, the directory entry after). The
+    // thumbnails are written at once, so other threads' calls may come in between.
+    let mut renamed_at = Vec::new();
     for suffix in ["", ".preview", ".large", ".avatar"] {
         let target = format!("{name}{suffix}\"");
         let at = calls
             .iter()
-            .position(|l| l.contains("rename") && l.trim_end().contains(&target))
+            .position(|l| l.contains("rename") && l.contains(&target))
             .unwrap_or_else(|| panic!("no rename to {name}{suffix}: {calls:#?}"));
+        let tid = thread(&calls[at]);
+        let mine = |l: &&String| thread(l) == tid;
         assert!(
-            at > 0 && is_sync(&calls[at - 1]),
+            calls[..at]
+                .iter()
+                .rev()
+                .find(mine)
+                .is_some_and(|l| is_sync(&l)),
             "{name}{suffix}: its contents are synced before the rename: {calls:#?}"
         );
         assert!(
-            calls.get(at + 1).is_some_and(is_sync),
+            calls[at + 1..]
+                .iter()
+                .find(mine)
+                .is_some_and(|l| is_sync(&l)),
             "{name}{suffix}: its directory is synced after the rename: {calls:#?}"
         );
+        renamed_at.push(at);
     }
+    // The original last: it marks the picture complete.
+    assert!(
+        renamed_at[1..].iter().all(|&thumb| thumb < renamed_at[0]),
+        "the original is renamed into place after its thumbnails: {calls:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -194,7 +194,8 @@ impl Store {
         }
     }
 
-    /// Stores the thumbnails, then the original.
+    /// Stores the thumbnails, all three at once (each write and fsync, or each PUT, waits on the
+    /// disk or the network, not on a core), then the original: only when they are all there.
     pub async fn put_picture(
         &self,
         name: &str,
@@ -202,9 +203,12 @@ impl Store {
         original: Bytes,
         thumbs: [(Variant, Bytes); 3],
     ) -> Result<(), StoreError> {
-        for (variant, bytes) in thumbs {
-            self.put(Self::key(name, id, variant), bytes).await?;
-        }
+        futures_util::future::try_join_all(
+            thumbs
+                .into_iter()
+                .map(|(variant, bytes)| self.put(Self::key(name, id, variant), bytes)),
+        )
+        .await?;
         self.put(Self::key(name, id, Variant::Original), original)
             .await
     }
