@@ -182,6 +182,8 @@ struct Contender {
     outputs: Option<[PathBuf; 3]>,
     /// The floor: not a contender, the least work any of them could do.
     floor: bool,
+    /// One of ours (compared with each baseline), besides the first.
+    ours: bool,
     process: Vec<f64>,
     work: Vec<f64>,
     rss: f64,
@@ -194,6 +196,7 @@ impl Contender {
             commands,
             outputs,
             floor: false,
+            ours: false,
             process: vec![],
             work: vec![],
             rss: 0.0,
@@ -257,8 +260,8 @@ struct Settings {
 
 fn settings(ext: &str) -> Settings {
     match ext {
-        // Ours: image's JpegEncoder, quality 85, 4:4:4 (no chroma subsampling), standard Huffman
-        // tables, baseline, no metadata.
+        // Ours: libjpeg-turbo (turbojpeg crate), quality 85, 4:4:4 (no chroma subsampling),
+        // standard Huffman tables, baseline, no metadata.
         "jpg" => Settings {
             vips: "[Q=85,subsample-mode=off,optimize-coding=false,strip]",
             magick: &[
@@ -270,7 +273,7 @@ fn settings(ext: &str) -> Settings {
                 "jpeg:optimize-coding=false",
                 "-strip",
             ],
-            unequal: "JPEG: all at quality 85, 4:4:4, standard Huffman tables (the baselines use libjpeg-turbo's quantisation scaling, ours image's copy of it)",
+            unequal: "JPEG: all at quality 85, 4:4:4, standard Huffman tables, all encoded by libjpeg-turbo (ours through the turbojpeg crate)",
         },
         // Ours: image's PngEncoder, CompressionType::Fast (fdeflate) + FilterType::Adaptive.
         "png" => Settings {
@@ -388,6 +391,18 @@ fn bench_input(name: &str, path: &Path, out: &Path, animated: bool) {
         vec![command],
         Some(ours),
     )];
+    if is_jpeg {
+        let posted = files("post");
+        let mut command = vec![me.clone(), s("--post"), input.clone()];
+        command.extend(strs(&posted));
+        let mut post = Contender::new(
+            "groupme-uploader serve: POST -> answer (body, hash, decode, renditions, 4 stores + fsync)",
+            vec![command],
+            Some(posted),
+        );
+        post.ours = true;
+        contenders.push(post);
+    }
     if animated {
         skipped.push("vipsthumbnail and pyvips: libvips cannot keep an animation in its crops");
     } else if have("vipsthumbnail") {
@@ -562,27 +577,34 @@ fn bench_input(name: &str, path: &Path, out: &Path, animated: bool) {
             c.name, c.rss
         );
     }
-    let ours = min_median(contenders[0].compared());
-    for c in &contenders[1..] {
-        let theirs = min_median(c.compared());
-        if c.floor {
-            println!(
-                "groupme-uploader is {:.2}x the floor (median; min {:.2}x)",
-                ours.1 / theirs.1,
-                ours.0 / theirs.0
-            );
-        } else {
-            let verdict = if ours.1 <= theirs.1 {
-                "ahead"
+    let ours_rows = contenders
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| *i == 0 || c.ours);
+    for (_, mine) in ours_rows {
+        let ours = min_median(mine.compared());
+        let label = mine.name.split(':').next().unwrap_or(mine.name);
+        for c in contenders.iter().skip(1).filter(|c| !c.ours) {
+            let theirs = min_median(c.compared());
+            if c.floor {
+                println!(
+                    "{label} is {:.2}x the floor (median; min {:.2}x)",
+                    ours.1 / theirs.1,
+                    ours.0 / theirs.0
+                );
             } else {
-                "BEHIND"
-            };
-            println!(
-                "ratio groupme-uploader / {}: median {:.2}x, min {:.2}x ({verdict})",
-                c.name,
-                ours.1 / theirs.1,
-                ours.0 / theirs.0
-            );
+                let verdict = if ours.1 <= theirs.1 {
+                    "ahead"
+                } else {
+                    "BEHIND"
+                };
+                println!(
+                    "ratio {label} / {}: median {:.2}x, min {:.2}x ({verdict})",
+                    c.name,
+                    ours.1 / theirs.1,
+                    ours.0 / theirs.0
+                );
+            }
         }
     }
     println!(
@@ -894,6 +916,341 @@ fn render_child(args: &[String]) {
     println!("{}", t.elapsed().as_secs_f64() * 1000.0);
 }
 
+/// Child mode: starts the service in this process on 127.0.0.1 with a fresh local store (fsync
+/// on, as `serve` runs by default), uploads a small JPEG to warm it up, then times one upload of
+/// INPUT from reading the file to the parsed answer: body, hash, checks, decode, renditions and
+/// the four stores. Prints that time last; then GETs the three renditions into the output files
+/// (after timing). BENCH_POST_REPEAT=N uploads N times, each to a new store (for `perf`).
+fn post_child(args: &[String]) {
+    let [input, pv, lg, av] = args else {
+        panic!("--post INPUT PREVIEW LARGE AVATAR");
+    };
+    let repeat: usize = std::env::var("BENCH_POST_REPEAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let mut warm = Cursor::new(Vec::new());
+    photo(64, 48, false)
+        .write_to(&mut warm, image::ImageFormat::Jpeg)
+        .expect("warm-up jpeg");
+    let warm = warm.into_inner();
+    let post = |url: String, body: Vec<u8>| {
+        let client = client.clone();
+        async move {
+            let answer: serde_json::Value = client
+                .post(url)
+                .header("X-Access-Token", "bench")
+                .body(body)
+                .send()
+                .await
+                .expect("upload")
+                .error_for_status()
+                .expect("upload accepted")
+                .json()
+                .await
+                .expect("json answer");
+            answer["payload"]["url"]
+                .as_str()
+                .expect("url in the answer")
+                .to_owned()
+        }
+    };
+    let mut times = Vec::new();
+    for i in 0..repeat {
+        let store_dir = tempfile::tempdir().expect("store dir");
+        let (ms, url) = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            let token = groupme_uploader::token::Token::new("bench").expect("token");
+            let config = groupme_uploader::service::ServiceConfig::new(
+                &format!("http://{addr}"),
+                vec![token],
+            );
+            let store = groupme_uploader::service::Store::local(store_dir.path()).expect("store");
+            let state = groupme_uploader::service::ServiceState::new(config, store).expect("state");
+            let running = groupme_uploader::service::start(listener, state).expect("start");
+            let endpoint = format!("{}/pictures", running.url());
+            post(endpoint.clone(), warm.clone()).await;
+            let t = Instant::now();
+            let bytes = tokio::fs::read(input).await.expect("read input");
+            let url = post(endpoint, bytes).await;
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            if i + 1 == repeat {
+                for (suffix, file) in [("preview", pv), ("large", lg), ("avatar", av)] {
+                    let r = client
+                        .get(format!("{url}.{suffix}"))
+                        .send()
+                        .await
+                        .expect("GET rendition");
+                    assert!(r.status().is_success(), "GET .{suffix}: {}", r.status());
+                    std::fs::write(file, r.bytes().await.expect("body")).expect("write");
+                }
+            }
+            running.stop().await.expect("stop");
+            (ms, url)
+        });
+        drop(url);
+        times.push(ms);
+    }
+    times.sort_by(f64::total_cmp);
+    if repeat > 1 {
+        eprintln!(
+            "{repeat} uploads: min {:.1} ms, median {:.1} ms",
+            times[0],
+            times[repeat / 2]
+        );
+    }
+    println!("{}", times[repeat / 2]);
+}
+
+/// Child mode: where the time of one 24 MP JPEG upload goes, stage by stage, in this process
+/// (BENCH_ROUNDS rounds, min / median each): receiving the body over loopback, hashing, the
+/// header checks, the DCT-scaled decode (libjpeg-turbo, and `jpeg-decoder` as before), the
+/// resizes, the three encodes (libjpeg-turbo, and `image`'s encoder as before) and the four
+/// stores with fsync (thumbnails together, then the original). Then the PSNR of the renditions
+/// against those of the previous pipeline (`jpeg-decoder` + `image`'s encoder).
+/// BENCH_SAVE_INPUT=PATH keeps the generated JPEG (for `perf record … --post PATH …`).
+fn breakdown_child() {
+    use fast_image_resize::{ResizeOptions, Resizer};
+    use groupme_uploader::cdn_url::Variant;
+    let mut img = Cursor::new(Vec::new());
+    photo(6000, 4000, false)
+        .write_to(&mut img, image::ImageFormat::Jpeg)
+        .expect("encode input");
+    let bytes = img.into_inner();
+    if let Some(path) = std::env::var_os("BENCH_SAVE_INPUT") {
+        std::fs::write(path, &bytes).expect("save input");
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let sink = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = axum::Router::new().route(
+            "/pictures",
+            axum::routing::post(|body: axum::body::Body| async move {
+                use futures_util::StreamExt as _;
+                let mut stream = body.into_data_stream();
+                let mut all = bytes::BytesMut::new();
+                while let Some(Ok(chunk)) = stream.next().await {
+                    all.extend_from_slice(&chunk);
+                }
+                all.len().to_string()
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/pictures")
+    });
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let limits = Limits::default();
+    let info = thumbnail::check(&bytes, &limits).expect("check");
+    let need = fit_within(info.width, info.height, LARGE);
+    let cover = ResizeOptions::new().fit_into_destination(Some((0.5, 0.5)));
+    let resize = |r: &mut Resizer, src: &image::DynamicImage, w: u32, h: u32, o: &ResizeOptions| {
+        let mut dst = image::DynamicImage::new(w, h, src.color());
+        r.resize(src, &mut dst, o).expect("resize");
+        dst
+    };
+    let encode_old = |img: &image::DynamicImage| {
+        let mut out = Cursor::new(Vec::new());
+        img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+            &mut out, 85,
+        ))
+        .expect("encode");
+        out.into_inner()
+    };
+    let encode_new = |img: &image::DynamicImage| {
+        let rgb = img.to_rgb8();
+        turbojpeg::compress(
+            turbojpeg::Image {
+                pixels: rgb.as_raw().as_slice(),
+                width: rgb.width() as usize,
+                pitch: rgb.width() as usize * 3,
+                height: rgb.height() as usize,
+                format: turbojpeg::PixelFormat::RGB,
+            },
+            85,
+            turbojpeg::Subsamp::None,
+        )
+        .expect("encode")
+        .to_vec()
+    };
+    let names = [
+        "receive the body (loopback POST to a sink)",
+        "hash (SHA-256)",
+        "check (probe + plausibility)",
+        "decode 1/4 in the DCT: libjpeg-turbo",
+        "decode 1/4 in the DCT: jpeg-decoder (before)",
+        "resize: .large, then .preview and .avatar from it",
+        "encode x3: libjpeg-turbo",
+        "encode x3: image's JpegEncoder (before)",
+        "4 stores + fsync: Store::put_picture (thumbnails together, then the original)",
+        "4 stores + fsync: one after another (object_store, as before)",
+        "4 stores + fsync: thumbnails together, then the original (object_store)",
+        "thumbnail::render (check + decode + resize + encodes)",
+    ];
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut resizer = Resizer::new();
+    let (mut new_out, mut old_out) = (Vec::new(), Vec::new());
+    for round in 0..rounds() {
+        let mut lap = {
+            let mut t = Instant::now();
+            move || {
+                let ms = t.elapsed().as_secs_f64() * 1000.0;
+                t = Instant::now();
+                ms
+            }
+        };
+        let mut stage = 0;
+        let mut record = |ms: f64| {
+            times[stage].push(ms);
+            stage += 1;
+        };
+        let got: String = runtime.block_on(async {
+            client
+                .post(&sink)
+                .body(bytes.clone())
+                .send()
+                .await
+                .expect("post")
+                .text()
+                .await
+                .expect("answer")
+        });
+        assert_eq!(got, bytes.len().to_string());
+        record(lap());
+        let id = groupme_uploader::content_id::of_bytes(&bytes);
+        record(lap());
+        thumbnail::check(&bytes, &limits).expect("check");
+        record(lap());
+        let decoded = thumbnail::decode_jpeg_scaled(&bytes, need).expect("turbo decode");
+        record(lap());
+        let mut d = jpeg_decoder::Decoder::new(Cursor::new(&bytes));
+        d.read_info().expect("info");
+        let (w, h) = d.scale(need.0 as u16, need.1 as u16).expect("scale");
+        let px = d.decode().expect("decode");
+        let old = image::DynamicImage::ImageRgb8(
+            image::RgbImage::from_raw(w.into(), h.into(), px).expect("pixels"),
+        );
+        record(lap());
+        let three = |r: &mut Resizer, src: &image::DynamicImage| {
+            let (lw, lh) = fit_within(src.width(), src.height(), LARGE);
+            let large = resize(r, src, lw, lh, &ResizeOptions::new());
+            let preview = resize(r, &large, PREVIEW, PREVIEW, &cover);
+            let avatar = resize(r, &preview, AVATAR, AVATAR, &cover);
+            [preview, large, avatar]
+        };
+        let renditions = three(&mut resizer, &decoded);
+        record(lap());
+        new_out = renditions.iter().map(encode_new).collect::<Vec<_>>();
+        record(lap());
+        let old_renditions = three(&mut resizer, &old);
+        lap();
+        old_out = old_renditions.iter().map(encode_old).collect::<Vec<_>>();
+        record(lap());
+        let dir = tempfile::tempdir().expect("store dir");
+        let store = groupme_uploader::service::Store::local(dir.path()).expect("store");
+        let name = format!("6000x4000.jpeg.{id}");
+        let thumbs = [Variant::Preview, Variant::Large, Variant::Avatar]
+            .into_iter()
+            .zip(new_out.iter().map(|b| bytes::Bytes::from(b.clone())))
+            .collect::<Vec<_>>();
+        let thumbs: [(Variant, bytes::Bytes); 3] = thumbs.try_into().expect("three");
+        lap();
+        runtime
+            .block_on(store.put_picture(&name, &id, bytes::Bytes::from(bytes.clone()), thumbs))
+            .expect("store");
+        record(lap());
+        // The same writes straight on object_store's local store (fsync on): in turn, then the
+        // thumbnails at once; which goes first alternates by round.
+        let mut raw = [0.0; 2];
+        let order = if round % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for together in order {
+            use object_store::ObjectStoreExt as _;
+            let dir = tempfile::tempdir().expect("store dir");
+            let fs = object_store::local::LocalFileSystem::new_with_prefix(dir.path())
+                .expect("local")
+                .with_fsync(true);
+            let key = |suffix: &str| object_store::path::Path::from(format!("p/{name}{suffix}"));
+            let put = |k: object_store::path::Path, b: Vec<u8>| {
+                let fs = &fs;
+                async move {
+                    fs.put(&k, object_store::PutPayload::from(b))
+                        .await
+                        .expect("put")
+                }
+            };
+            lap();
+            runtime.block_on(async {
+                let thumbs = [".preview", ".large", ".avatar"]
+                    .into_iter()
+                    .zip(new_out.iter().cloned())
+                    .map(|(suffix, b)| put(key(suffix), b));
+                if together {
+                    futures_util::future::join_all(thumbs).await;
+                } else {
+                    for t in thumbs {
+                        t.await;
+                    }
+                }
+                put(key(""), bytes.clone()).await;
+            });
+            raw[usize::from(together)] = lap();
+        }
+        record(raw[0]);
+        record(raw[1]);
+        thumbnail::render(&bytes, &limits).expect("render");
+        record(lap());
+    }
+    println!("| stage | ms min / median |");
+    println!("|---|---|");
+    for (name, t) in names.iter().zip(&times) {
+        let (min, med) = min_median(t);
+        println!("| {name} | {min:.1} / {med:.1} |");
+    }
+    let psnr_of = |a: &[u8], b: &[u8]| {
+        let (a, b) = (
+            image::load_from_memory(a).expect("new").into_rgb8(),
+            image::load_from_memory(b).expect("old").into_rgb8(),
+        );
+        let sum: f64 = a
+            .as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(p, q)| (f64::from(*p) - f64::from(*q)).powi(2))
+            .sum();
+        let mse = sum / a.as_raw().len() as f64;
+        10.0 * (255.0 * 255.0 / mse).log10()
+    };
+    println!(
+        "PSNR of the renditions against the previous pipeline's (jpeg-decoder + image's encoder): {:.1} / {:.1} / {:.1} dB; bytes {} / {} / {} (before {} / {} / {})",
+        psnr_of(&new_out[0], &old_out[0]),
+        psnr_of(&new_out[1], &old_out[1]),
+        psnr_of(&new_out[2], &old_out[2]),
+        new_out[0].len(),
+        new_out[1].len(),
+        new_out[2].len(),
+        old_out[0].len(),
+        old_out[1].len(),
+        old_out[2].len(),
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--list") {
@@ -901,6 +1258,14 @@ fn main() {
     }
     if let Some(i) = args.iter().position(|a| a == "--render") {
         render_child(&args[i + 1..]);
+        return;
+    }
+    if args.iter().any(|a| a == "--breakdown") {
+        breakdown_child();
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--post") {
+        post_child(&args[i + 1..]);
         return;
     }
     let dir = tempfile::tempdir().expect("dir");
