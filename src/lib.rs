@@ -9,6 +9,8 @@
 //! - [`content_id`]: a picture's id from its bytes (service names, app duplicates).
 //! - [`jobs`]: the upload queue's state machine and where items come from.
 //! - [`batch`]: when a batch of uploads has finished, and what the notification says.
+//! - [`copying`]: what auto-copy of a batch copies, the words saying what was copied, and how
+//!   long a Copy button says "Copied ✔".
 //! - [`settings`]: the person's settings and the app's directories.
 //! - [`token`]: the access token as a secret (masked, never logged).
 //! - [`downscale`]: the before-upload options and what they do to a file (size maths, format).
@@ -42,6 +44,7 @@
 //! - [`notify`]: desktop notifications over D-Bus, sent from the tokio side.
 //! - [`gui`]: opening the window (embedded service, icon, options).
 //! - [`instance`]: one window per data directory; later launches hand it their files.
+//! - [`clipboard_keeper`]: keeps the last copy on the clipboard after the window closes.
 //!
 //! **Edges**
 //! - [`cli`]: the command line (`upload`, `send`, `chats`, `serve`, `gui`).
@@ -54,7 +57,9 @@ pub mod batch;
 pub mod cdn_url;
 pub mod cli;
 pub mod client;
+pub mod clipboard_keeper;
 pub mod content_id;
+pub mod copying;
 pub mod downscale;
 pub mod files;
 pub mod fuzzing;

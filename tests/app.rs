@@ -1016,7 +1016,79 @@ fn auto_copy_copies_each_url_as_it_finishes_only_when_on() {
     drop_files(&mut h, &[second]);
     wait_until(&mut h, "the second upload", |app| all_done(app, 2));
     assert_eq!(copies(&copied), [done_url(h.state(), 1).to_string()]);
-    h.get_by_label("URL copied to the clipboard");
+    h.get_by_label("Copied the URL");
+}
+
+#[test]
+fn auto_copy_of_a_batch_copies_all_of_it_in_drop_order_and_says_what() {
+    let world = World::new();
+    let names = ["c third.png", "a first.png", "b second.png"];
+    let files: Vec<PathBuf> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| world.file(n, &common::png(20 + i as u32, 20)))
+        .collect();
+    let (mut h, copied) = world.app(vec![], vec![]);
+    h.state_mut().settings.auto_copy = true;
+    h.state_mut().settings.copy_format = groupme_uploader::snippet::Snippet::Markdown;
+    drop_files(&mut h, &files);
+    wait_until(&mut h, "the batch", |app| all_done(app, 3));
+    assert_eq!(job_names(h.state()), names, "drop order kept");
+    let expected: Vec<String> = (0..3)
+        .map(|i| format!("![]({})", done_url(h.state(), i)))
+        .collect();
+    assert_eq!(
+        copies(&copied),
+        [expected.join("\n")],
+        "one copy, once the batch is over: a line each, in drop order"
+    );
+    h.get_by_label("Copied 3 Markdown links");
+}
+
+#[test]
+fn a_copy_button_says_copied_at_itself_then_reverts_without_input() {
+    let world = World::new();
+    let file = world.file("feedback.png", &common::png(33, 20));
+    let (mut h, copied) = world.app(vec![], vec![]);
+    drop_files(&mut h, &[file]);
+    wait_until(&mut h, "the upload", |app| all_done(app, 1));
+    let url = done_url(h.state(), 0).to_string();
+    let before = h.get_by_label("Copy Preview").rect();
+    h.get_by_label("Copy Preview").click();
+    h.step(); // the click's frame
+    let clicked_at = h.ctx.input(|i| i.time);
+    h.step();
+    // The clicked button itself now says it, in the same place; its neighbours do not.
+    let button = h.get_by_label("Copied \u{2714}");
+    assert_eq!(
+        button.rect(),
+        before,
+        "the button, where it was, the same size"
+    );
+    assert!(h.query_by_label("Copy Preview").is_none());
+    h.get_by_label("Copy URL");
+    assert_eq!(copies(&copied), [format!("{url}.preview")]);
+    assert!(
+        h.query_by_label_contains("copied").is_none(),
+        "no second, far-away notice in the status bar"
+    );
+    // Its revert is scheduled: a repaint within the 1.5 s it shows, so it reverts untouched.
+    let delay = h.output().viewport_output[&egui::ViewportId::ROOT].repaint_delay;
+    assert!(delay < Duration::from_millis(1500), "{delay:?}");
+    // The harness's clock moves 0.25 s a step: shown until 1.5 s after the click, then not.
+    while h.query_by_label("Copied \u{2714}").is_some() {
+        h.step();
+        assert!(
+            h.ctx.input(|i| i.time) - clicked_at <= 2.0,
+            "never reverted"
+        );
+    }
+    let shown_for = h.ctx.input(|i| i.time) - clicked_at;
+    assert!(
+        (shown_for - 1.5).abs() < 1e-6,
+        "reverted after {shown_for} s"
+    );
+    h.get_by_label("Copy Preview");
 }
 
 #[test]
