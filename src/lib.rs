@@ -42,6 +42,7 @@
 //!   I/O off the UI thread).
 //! - [`ui`]: one file per panel; edits the settings and view it is bound to, clicks become actions.
 //! - [`notify`]: desktop notifications over D-Bus, sent from the tokio side.
+//! - [`path_completion`]: what the path field (no file dialog) completes to.
 //! - [`gui`]: opening the window (embedded service, icon, options).
 //! - [`instance`]: one window per data directory; later launches hand it their files.
 //! - [`clipboard_keeper`]: keeps the last copy on the clipboard after the window closes.
@@ -72,6 +73,7 @@ pub mod jobs;
 pub mod logging;
 pub mod metadata;
 pub mod notify;
+pub mod path_completion;
 pub mod plausible;
 pub mod preview;
 pub mod probe;

@@ -1826,6 +1826,48 @@ fn without_a_file_dialog_the_window_says_why_and_offers_a_path_field() {
 }
 
 #[test]
+fn the_path_field_offers_folders_and_images_and_tab_or_a_click_completes() {
+    let world = World::new();
+    let dir = world.files.path();
+    std::fs::create_dir(dir.join("photos from May")).expect("mkdir");
+    std::fs::write(dir.join("photos from May/beach.jpg"), common::jpeg(20, 20)).expect("write");
+    std::fs::write(dir.join("photo notes.txt"), b"not an image").expect("write");
+    let mut config = world.config(&world.service.url());
+    config.picker = Arc::new(NoDialogPicker);
+    let (mut h, _) = build(config);
+    wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
+    h.get_by_label("Add images…").click();
+    wait_until(&mut h, "the picker's failure", |app| {
+        app.work.no_file_dialog.is_some()
+    });
+    let field = h.get_by_label("Path");
+    field.focus();
+    field.type_text(&format!("{}/pho", dir.display()));
+    wait_until(&mut h, "the completions", |app| {
+        !app.work.path_completions.1.is_empty()
+    });
+    // Below the field: the folder, not the text file.
+    h.get_by_label("photos from May/");
+    assert!(h.query_by_label("photo notes.txt").is_none());
+    // Tab completes (the one candidate) and keeps the focus in the field.
+    h.key_press(egui::Key::Tab);
+    h.run_steps(2);
+    let folder = format!("{}/photos from May/", dir.display());
+    assert_eq!(h.state().view.path_input, folder);
+    wait_until(&mut h, "the folder's completions", |app| {
+        app.work.path_completions.0 == folder && !app.work.path_completions.1.is_empty()
+    });
+    // A click completes too; typing goes on at the end.
+    h.get_by_label("beach.jpg").click();
+    h.run_steps(2);
+    assert_eq!(h.state().view.path_input, format!("{folder}beach.jpg"));
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    wait_until(&mut h, "the upload", |app| all_done(app, 1));
+    assert_eq!(job_names(h.state()), ["beach.jpg"]);
+}
+
+#[test]
 fn with_groupme_chosen_and_no_token_settings_do_not_promise_the_local_service() {
     let world = World::new();
     let (mut h, _) = world.app(vec![], vec![]);

@@ -196,6 +196,9 @@ pub struct Work {
     pub local: LocalService,
     /// Why the file picker could not open, once it failed: the window then offers a path field.
     pub no_file_dialog: Option<String>,
+    /// What the path field's text completes to (folders and images), for the text it was asked
+    /// for.
+    pub path_completions: (String, Vec<crate::path_completion::Candidate>),
     /// Places, sends and who I am on GroupMe.
     pub groupme: groupme::GroupMeWork,
 }
@@ -265,6 +268,8 @@ struct Runtime {
     last_copy: Option<String>,
     /// The program that keeps it there after exit (none in tests).
     clipboard_keeper: Option<PathBuf>,
+    /// The path field's text whose completions were last asked of the worker.
+    completion_asked: String,
 }
 
 /// What one Ctrl+V looked like so far. egui turns the key press into a paste of the clipboard's
@@ -338,6 +343,7 @@ impl UploaderApp {
                 token: None,
                 token_source: TokenSource::Nowhere,
                 no_file_dialog: None,
+                path_completions: (String::new(), Vec::new()),
                 local: LocalService {
                     url: config.local_url,
                     token: config.local_token,
@@ -354,6 +360,7 @@ impl UploaderApp {
                 paste_keys: PasteKeys::default(),
                 last_copy: None,
                 clipboard_keeper: config.environment.clipboard_keeper.clone(),
+                completion_asked: String::new(),
             },
         };
         let (urls, paths): (Vec<String>, Vec<String>) = config
@@ -483,6 +490,14 @@ impl UploaderApp {
             ctx.request_repaint();
         }
         self.read_input(ctx);
+        if self.work.no_file_dialog.is_some()
+            && self.view.path_input != self.runtime.completion_asked
+        {
+            self.runtime
+                .completion_asked
+                .clone_from(&self.view.path_input);
+            self.send(Command::CompletePath(self.view.path_input.clone()));
+        }
         // Items wait in the queue until where they go is known.
         let started = if self.is_loaded() {
             self.configure_worker();
@@ -737,6 +752,12 @@ impl UploaderApp {
             Event::NoFileDialog(text) => {
                 self.view.tab = Tab::Queue;
                 self.work.no_file_dialog = Some(text);
+            }
+            Event::PathCompletions { typed, candidates } => {
+                // Only the answer for what the field holds now (answers can cross).
+                if typed == self.view.path_input {
+                    self.work.path_completions = (typed, candidates);
+                }
             }
             Event::TokenSaved(result) => match result {
                 Ok(source) => {

@@ -9,6 +9,7 @@ mod history_tab;
 mod job_card;
 mod links;
 mod overlay;
+mod path_field;
 mod send_picker;
 mod settings_tab;
 pub mod theme;
