@@ -168,6 +168,9 @@ for pid in $(pgrep -f -- "groupme-uploader clipboard-keeper" || true); do
   tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "HOME=$work/home" && keeper=$pid
 done
 [ -n "$keeper" ] || fail "no clipboard keeper runs"
+# It holds only its own X connection: none of the app's sockets (the local service's port).
+sockets=$(find "/proc/$keeper/fd" -lname 'socket:*' | wc -l)
+[ "$sockets" -le 1 ] || fail "the keeper holds $sockets sockets: $(ls -l "/proc/$keeper/fd")"
 visible=$(xdotool search --onlyvisible --name '' 2>/dev/null | wc -l)
 [ "$visible" -eq 0 ] || fail "$visible windows shown after exit (the keeper must show none)"
 # Another program copies: the keeper lets go and exits.
