@@ -664,7 +664,8 @@ impl UploaderApp {
     }
 
     /// Closing the window: stops every upload (one that finished meanwhile still goes into the
-    /// history), then has the worker write the history and settings it holds. Blocks, at most
+    /// history), then has the worker write the history and settings it holds, and hands the last
+    /// copy to the clipboard keeper ([`crate::clipboard_keeper`]). Blocks, at most
     /// [`CLOSE_DEADLINE`] per step: it runs once, as the window closes (`on_exit`), before the
     /// embedded service is stopped.
     pub fn shutdown(&mut self) {

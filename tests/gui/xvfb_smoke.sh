@@ -56,6 +56,8 @@ xdpyinfo -display "$display" >/dev/null || { cat "$work/xvfb.log" >&2; echo "FAI
 
 export DISPLAY=$display XDG_RUNTIME_DIR=$work/run
 unset WAYLAND_DISPLAY
+# What is shown before the app starts (the root window): the same must be shown after it exits.
+visible_before=$(xdotool search --onlyvisible --name '' 2>/dev/null | sort | paste -sd ' ')
 mkdir -m 700 -p "$XDG_RUNTIME_DIR" "$work/home"
 # Isolated as tests/common/isolated.rs isolates: no GM_* (a real token would upload to GroupMe),
 # no proxy, no session bus (so no real keyring), HOME and XDG directories in the work dir.
@@ -171,8 +173,8 @@ done
 # It holds only its own X connection: none of the app's sockets (the local service's port).
 sockets=$(find "/proc/$keeper/fd" -lname 'socket:*' | wc -l)
 [ "$sockets" -le 1 ] || fail "the keeper holds $sockets sockets: $(ls -l "/proc/$keeper/fd")"
-visible=$(xdotool search --onlyvisible --name '' 2>/dev/null | wc -l)
-[ "$visible" -eq 0 ] || fail "$visible windows shown after exit (the keeper must show none)"
+visible=$(xdotool search --onlyvisible --name '' 2>/dev/null | sort | paste -sd ' ')
+[ "$visible" = "$visible_before" ] || fail "windows shown after exit: $visible (before the app: $visible_before); the keeper must show none"
 # Another program copies: the keeper lets go and exits.
 printf 'copied elsewhere' | xclip -selection clipboard
 for _ in $(seq 50); do
