@@ -796,7 +796,7 @@ fn click_setting(h: &mut Harness<'_, UploaderApp>, label: &str) {
 }
 
 const CONFIRM_PASTE: &str = "Ask before uploading pasted content (uploads are public)";
-const AUTO_COPY: &str = "Copy the URL when an upload finishes";
+const AUTO_COPY: &str = "Copy the links when a batch of uploads finishes";
 
 #[test]
 fn a_pasted_bitmap_is_uploaded_as_png_with_the_same_pixels() {
