@@ -1,6 +1,10 @@
-//! When a batch of uploads has finished, and what the desktop notification then says. Pure: the
-//! app tells it how each job ended, what auto-copy copied, and whether anything is still queued
-//! or uploading; it answers once per batch. The texts are the README's ("Notifications").
+//! When a batch of uploads has finished, what auto-copy then copies and what the desktop
+//! notification says. Pure: the app tells it how each job ended, the links that finished, and
+//! whether anything is still queued or uploading; it answers once per batch. The texts are the
+//! README's ("Notifications").
+
+use crate::copying::BatchCopy;
+use crate::snippet::Snippet;
 
 /// How one job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +31,17 @@ pub const MAX_COPIED_CHARS: usize = 200;
 pub struct Batch {
     uploaded: usize,
     failed: usize,
-    /// What auto-copy put on the clipboard last (each finished upload replaces it).
-    copied: Option<String>,
+    /// The links that finished, with their place in the queue: auto-copy copies them all.
+    links: Vec<(u64, String)>,
+}
+
+/// What the end of a batch brings.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// The desktop notification (none for a batch of cancels).
+    pub message: Option<Message>,
+    /// What auto-copy puts on the clipboard, when it is on and something finished.
+    pub copy: Option<BatchCopy>,
 }
 
 impl Batch {
@@ -41,20 +54,32 @@ impl Batch {
         }
     }
 
-    /// Auto-copy put `text` on the clipboard.
-    pub fn copied(&mut self, text: &str) {
-        self.copied = Some(text.to_owned());
+    /// A picture's link is ready (uploaded, or already uploaded before); `order` is its place in
+    /// the queue.
+    pub fn link(&mut self, order: u64, url: &str) {
+        self.links.push((order, url.to_owned()));
     }
 
     /// Called after the queue changed: while anything is queued or uploading (`busy`) the
-    /// batch goes on; once nothing is, it is over and its message is returned (none when it
-    /// only held cancelled jobs), and the next batch starts empty.
-    pub fn settle(&mut self, busy: bool) -> Option<Message> {
+    /// batch goes on and nothing is returned; once nothing is, it is over: with `auto_copy` (the
+    /// style, when auto-copy is on) its links are copied, a line each in queue order, and its
+    /// message says what (none when it only held cancelled jobs); the next batch starts empty.
+    pub fn settle(&mut self, busy: bool, auto_copy: Option<Snippet>) -> Settled {
         if busy {
-            return None;
+            return Settled::default();
         }
         let batch = std::mem::take(self);
-        message(batch.uploaded, batch.failed, batch.copied.as_deref())
+        let copy = auto_copy.and_then(|style| {
+            BatchCopy::of(style, batch.links.iter().map(|(o, u)| (*o, u.as_str())))
+        });
+        Settled {
+            message: message(
+                batch.uploaded,
+                batch.failed,
+                copy.as_ref().map(|c| c.text.as_str()),
+            ),
+            copy,
+        }
     }
 }
 
@@ -62,7 +87,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// The notification for `uploaded` and `failed` jobs, and what was copied last; none when both
+/// The notification for `uploaded` and `failed` jobs, and what auto-copy copied; none when both
 /// counts are zero.
 pub fn message(uploaded: usize, failed: usize, copied: Option<&str>) -> Option<Message> {
     let summary = match (uploaded, failed) {
@@ -152,25 +177,47 @@ mod tests {
     #[test]
     fn a_batch_ends_when_nothing_is_queued_or_uploading() {
         let mut b = Batch::default();
-        assert_eq!(b.settle(false), None, "an idle queue with nothing ended");
+        assert_eq!(
+            b.settle(false, None),
+            Settled::default(),
+            "idle, nothing ended"
+        );
         b.ended(Outcome::Uploaded);
-        b.copied("one");
-        assert_eq!(b.settle(true), None, "still busy");
+        b.link(3, "two");
+        assert_eq!(
+            b.settle(true, Some(Snippet::Plain)),
+            Settled::default(),
+            "busy"
+        );
         b.ended(Outcome::Failed);
         b.ended(Outcome::Uploaded);
-        b.copied("two");
+        b.link(1, "one");
+        let settled = b.settle(false, Some(Snippet::Plain));
         assert_eq!(
-            b.settle(false),
-            msg("Uploaded 2 pictures, 1 failed", "Copied: two")
+            settled.message,
+            msg("Uploaded 2 pictures, 1 failed", "Copied: one\ntwo"),
+            "the whole batch, in queue order"
         );
-        assert_eq!(b.settle(false), None, "said once");
-        b.ended(Outcome::Cancelled);
-        assert_eq!(b.settle(false), None, "cancelling is not news");
-        b.ended(Outcome::Uploaded);
         assert_eq!(
-            b.settle(false),
-            msg("Uploaded 1 picture", "The links are in GroupMe Uploader."),
-            "the next batch starts afresh: nothing copied in it"
+            settled.copy.map(|c| (c.text, c.count)),
+            Some(("one\ntwo".to_owned(), 2))
+        );
+        assert_eq!(b.settle(false, None), Settled::default(), "said once");
+        b.ended(Outcome::Cancelled);
+        assert_eq!(
+            b.settle(false, None),
+            Settled::default(),
+            "cancelling is not news"
+        );
+        b.ended(Outcome::Uploaded);
+        b.link(9, "three");
+        assert_eq!(
+            b.settle(false, None),
+            Settled {
+                message: msg("Uploaded 1 picture", "The links are in GroupMe Uploader."),
+                copy: None,
+            },
+            "the next batch starts afresh; auto-copy off copies nothing"
         );
     }
 }

@@ -9,6 +9,8 @@
 //! - [`content_id`]: a picture's id from its bytes (service names, app duplicates).
 //! - [`jobs`]: the upload queue's state machine and where items come from.
 //! - [`batch`]: when a batch of uploads has finished, and what the notification says.
+//! - [`copying`]: what auto-copy of a batch copies, the words saying what was copied, and how
+//!   long a Copy button says "Copied ✔".
 //! - [`settings`]: the person's settings and the app's directories.
 //! - [`token`]: the access token as a secret (masked, never logged).
 //! - [`downscale`]: the before-upload options and what they do to a file (size maths, format).
@@ -40,8 +42,10 @@
 //!   I/O off the UI thread).
 //! - [`ui`]: one file per panel; edits the settings and view it is bound to, clicks become actions.
 //! - [`notify`]: desktop notifications over D-Bus, sent from the tokio side.
+//! - [`path_completion`]: what the path field (no file dialog) completes to.
 //! - [`gui`]: opening the window (embedded service, icon, options).
 //! - [`instance`]: one window per data directory; later launches hand it their files.
+//! - [`clipboard_keeper`]: keeps the last copy on the clipboard after the window closes.
 //!
 //! **Edges**
 //! - [`cli`]: the command line (`upload`, `send`, `chats`, `serve`, `gui`).
@@ -54,7 +58,9 @@ pub mod batch;
 pub mod cdn_url;
 pub mod cli;
 pub mod client;
+pub mod clipboard_keeper;
 pub mod content_id;
+pub mod copying;
 pub mod downscale;
 pub mod files;
 pub mod fuzzing;
@@ -67,6 +73,7 @@ pub mod jobs;
 pub mod logging;
 pub mod metadata;
 pub mod notify;
+pub mod path_completion;
 pub mod plausible;
 pub mod preview;
 pub mod probe;

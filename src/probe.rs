@@ -178,7 +178,9 @@ pub fn probe_reader<R: BufRead + Seek>(mut reader: R) -> Result<ImageInfo, Probe
     // PNG's size sits at a fixed place in IHDR; read it there, so a file that is only a header
     // (a decompression bomb's usual shape) is judged by its size before anything else.
     if format == Format::Png {
-        return png_ihdr(&head);
+        let mut info = png_ihdr(&head)?;
+        info.quarter_turn = png_exif_quarter_turn(&mut reader);
+        return Ok(info);
     }
     let bad = |e: image::ImageError| ProbeError::BadHeader(format, e.to_string());
     let image_format = match format {
@@ -227,9 +229,49 @@ fn png_ihdr(head: &[u8]) -> Result<ImageInfo, ProbeError> {
         format: Format::Png,
         width,
         height,
-        // PNG's eXIf chunk is rare and comes after IHDR: not read here.
+        // From the eXIf chunk, read apart (see `png_exif_quarter_turn`).
         quarter_turn: false,
     })
+}
+
+/// The most chunks looked at for an eXIf before the image data (PNGs carry a handful).
+const PNG_CHUNKS_BEFORE_IDAT: usize = 64;
+
+/// The largest eXIf chunk read (an orientation needs a few dozen bytes; cameras write ~64 KB).
+const PNG_EXIF_MAX: u32 = 256 * 1024;
+
+/// Whether a PNG's eXIf chunk turns it a quarter (orientation 5–8). Walks the chunk headers
+/// after the signature, seeking over their data, up to the image data (where the eXIf chunk must
+/// come before); anything unreadable or oversized only loses the turn.
+fn png_exif_quarter_turn<R: std::io::Read + Seek>(reader: &mut R) -> bool {
+    use std::io::SeekFrom;
+    if reader.seek(SeekFrom::Start(8)).is_err() {
+        return false;
+    }
+    for _ in 0..PNG_CHUNKS_BEFORE_IDAT {
+        let mut header = [0u8; 8];
+        if reader.read_exact(&mut header).is_err() {
+            return false;
+        }
+        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+        match &header[4..8] {
+            b"eXIf" if len <= PNG_EXIF_MAX => {
+                let mut tiff = vec![0u8; len as usize];
+                if reader.read_exact(&mut tiff).is_err() {
+                    return false;
+                }
+                return crate::metadata::exif_orientation(&tiff).is_some_and(|o| o >= 5);
+            }
+            b"IDAT" | b"IEND" | b"eXIf" => return false,
+            _ => {
+                // The data and its CRC.
+                if reader.seek(SeekFrom::Current(i64::from(len) + 4)).is_err() {
+                    return false;
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Probes bytes in memory.
@@ -370,6 +412,38 @@ mod tests {
         out.extend_from_slice(&exif);
         out.extend_from_slice(&plain[2..]);
         out
+    }
+
+    /// A PNG with an eXIf chunk (before the image data) holding only `orientation`.
+    fn png_with_orientation(w: u32, h: u32, orientation: u8) -> Vec<u8> {
+        use img_parts::ImageEXIF as _;
+        let plain = encode(image::ImageFormat::Png, w, h);
+        let mut tiff = b"MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0".to_vec();
+        tiff.extend_from_slice(&[orientation, 0, 0, 0, 0, 0, 0]);
+        let mut png = img_parts::png::Png::from_bytes(plain.into()).expect("png");
+        png.set_exif(Some(tiff.into()));
+        png.encoder().bytes().to_vec()
+    }
+
+    #[test]
+    fn a_png_turned_by_its_exif_chunk_shows_as_seen() {
+        let portrait = probe_bytes(&png_with_orientation(32, 24, 6)).expect("probe");
+        assert_eq!((portrait.width, portrait.height), (32, 24), "as stored");
+        assert_eq!(portrait.seen_size(), (24, 32), "as seen");
+        for orientation in [1, 2, 3, 4] {
+            let info = probe_bytes(&png_with_orientation(32, 24, orientation)).expect("probe");
+            assert_eq!(info.seen_size(), (32, 24), "orientation {orientation}");
+        }
+        assert!(
+            !probe_bytes(&encode(image::ImageFormat::Png, 32, 24))
+                .expect("probe")
+                .quarter_turn,
+            "no eXIf chunk"
+        );
+        // A damaged chunk list after the header only loses the turn.
+        let mut cut = png_with_orientation(32, 24, 6);
+        cut.truncate(40);
+        assert_eq!(probe_bytes(&cut).expect("probe").seen_size(), (32, 24));
     }
 
     #[test]

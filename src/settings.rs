@@ -27,7 +27,7 @@ pub struct Settings {
     pub endpoint: Option<EndpointChoice>,
     /// Uploads running at once.
     pub concurrency: usize,
-    /// Copy the URL when an upload finishes.
+    /// Copy the links of a batch of uploads when it finishes (see `crate::batch`).
     pub auto_copy: bool,
     /// The style copied by auto-copy and "Copy all".
     pub copy_format: Snippet,

@@ -796,7 +796,7 @@ fn click_setting(h: &mut Harness<'_, UploaderApp>, label: &str) {
 }
 
 const CONFIRM_PASTE: &str = "Ask before uploading pasted content (uploads are public)";
-const AUTO_COPY: &str = "Copy the URL when an upload finishes";
+const AUTO_COPY: &str = "Copy the links when a batch of uploads finishes";
 
 #[test]
 fn a_pasted_bitmap_is_uploaded_as_png_with_the_same_pixels() {
@@ -1016,7 +1016,79 @@ fn auto_copy_copies_each_url_as_it_finishes_only_when_on() {
     drop_files(&mut h, &[second]);
     wait_until(&mut h, "the second upload", |app| all_done(app, 2));
     assert_eq!(copies(&copied), [done_url(h.state(), 1).to_string()]);
-    h.get_by_label("URL copied to the clipboard");
+    h.get_by_label("Copied the URL");
+}
+
+#[test]
+fn auto_copy_of_a_batch_copies_all_of_it_in_drop_order_and_says_what() {
+    let world = World::new();
+    let names = ["c third.png", "a first.png", "b second.png"];
+    let files: Vec<PathBuf> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| world.file(n, &common::png(20 + i as u32, 20)))
+        .collect();
+    let (mut h, copied) = world.app(vec![], vec![]);
+    h.state_mut().settings.auto_copy = true;
+    h.state_mut().settings.copy_format = groupme_uploader::snippet::Snippet::Markdown;
+    drop_files(&mut h, &files);
+    wait_until(&mut h, "the batch", |app| all_done(app, 3));
+    assert_eq!(job_names(h.state()), names, "drop order kept");
+    let expected: Vec<String> = (0..3)
+        .map(|i| format!("![]({})", done_url(h.state(), i)))
+        .collect();
+    assert_eq!(
+        copies(&copied),
+        [expected.join("\n")],
+        "one copy, once the batch is over: a line each, in drop order"
+    );
+    h.get_by_label("Copied 3 Markdown links");
+}
+
+#[test]
+fn a_copy_button_says_copied_at_itself_then_reverts_without_input() {
+    let world = World::new();
+    let file = world.file("feedback.png", &common::png(33, 20));
+    let (mut h, copied) = world.app(vec![], vec![]);
+    drop_files(&mut h, &[file]);
+    wait_until(&mut h, "the upload", |app| all_done(app, 1));
+    let url = done_url(h.state(), 0).to_string();
+    let before = h.get_by_label("Copy Preview").rect();
+    h.get_by_label("Copy Preview").click();
+    h.step(); // the click's frame
+    let clicked_at = h.ctx.input(|i| i.time);
+    h.step();
+    // The clicked button itself now says it, in the same place; its neighbours do not.
+    let button = h.get_by_label("Copied \u{2714}");
+    assert_eq!(
+        button.rect(),
+        before,
+        "the button, where it was, the same size"
+    );
+    assert!(h.query_by_label("Copy Preview").is_none());
+    h.get_by_label("Copy URL");
+    assert_eq!(copies(&copied), [format!("{url}.preview")]);
+    assert!(
+        h.query_by_label_contains("copied").is_none(),
+        "no second, far-away notice in the status bar"
+    );
+    // Its revert is scheduled: a repaint within the 1.5 s it shows, so it reverts untouched.
+    let delay = h.output().viewport_output[&egui::ViewportId::ROOT].repaint_delay;
+    assert!(delay < Duration::from_millis(1500), "{delay:?}");
+    // The harness's clock moves 0.25 s a step: shown until 1.5 s after the click, then not.
+    while h.query_by_label("Copied \u{2714}").is_some() {
+        h.step();
+        assert!(
+            h.ctx.input(|i| i.time) - clicked_at <= 2.0,
+            "never reverted"
+        );
+    }
+    let shown_for = h.ctx.input(|i| i.time) - clicked_at;
+    assert!(
+        (shown_for - 1.5).abs() < 1e-6,
+        "reverted after {shown_for} s"
+    );
+    h.get_by_label("Copy Preview");
 }
 
 #[test]
@@ -1751,6 +1823,48 @@ fn without_a_file_dialog_the_window_says_why_and_offers_a_path_field() {
     wait_until(&mut h, "the upload", |app| all_done(app, 1));
     assert_eq!(job_names(h.state()), ["typed.png"]);
     assert_eq!(h.state().view.path_input, "");
+}
+
+#[test]
+fn the_path_field_offers_folders_and_images_and_tab_or_a_click_completes() {
+    let world = World::new();
+    let dir = world.files.path();
+    std::fs::create_dir(dir.join("photos from May")).expect("mkdir");
+    std::fs::write(dir.join("photos from May/beach.jpg"), common::jpeg(20, 20)).expect("write");
+    std::fs::write(dir.join("photo notes.txt"), b"not an image").expect("write");
+    let mut config = world.config(&world.service.url());
+    config.picker = Arc::new(NoDialogPicker);
+    let (mut h, _) = build(config);
+    wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
+    h.get_by_label("Add images…").click();
+    wait_until(&mut h, "the picker's failure", |app| {
+        app.work.no_file_dialog.is_some()
+    });
+    let field = h.get_by_label("Path");
+    field.focus();
+    field.type_text(&format!("{}/pho", dir.display()));
+    wait_until(&mut h, "the completions", |app| {
+        !app.work.path_completions.1.is_empty()
+    });
+    // Below the field: the folder, not the text file.
+    h.get_by_label("photos from May/");
+    assert!(h.query_by_label("photo notes.txt").is_none());
+    // Tab completes (the one candidate) and keeps the focus in the field.
+    h.key_press(egui::Key::Tab);
+    h.run_steps(2);
+    let folder = format!("{}/photos from May/", dir.display());
+    assert_eq!(h.state().view.path_input, folder);
+    wait_until(&mut h, "the folder's completions", |app| {
+        app.work.path_completions.0 == folder && !app.work.path_completions.1.is_empty()
+    });
+    // A click completes too; typing goes on at the end.
+    h.get_by_label("beach.jpg").click();
+    h.run_steps(2);
+    assert_eq!(h.state().view.path_input, format!("{folder}beach.jpg"));
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    wait_until(&mut h, "the upload", |app| all_done(app, 1));
+    assert_eq!(job_names(h.state()), ["beach.jpg"]);
 }
 
 #[test]

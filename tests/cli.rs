@@ -296,3 +296,22 @@ async fn attempts_is_the_number_of_tries() {
     assert_eq!(text(&out.stdout), "");
     assert_eq!(server.requests().len(), 2, "two tries, no third");
 }
+
+/// The clipboard keeper the window starts on exit, started here as the window starts it: with no
+/// display it says why at once and exits (it never waits for a clipboard that is not there).
+#[test]
+fn the_clipboard_keeper_without_a_display_says_why_and_exits_at_once() {
+    use groupme_uploader::clipboard_keeper::{Answer, hand_over};
+    let dir = tempfile::tempdir().expect("dir");
+    let started = std::time::Instant::now();
+    let answer = hand_over(bin(dir.path()), "https://i.groupme.com/1x1.png.a").expect("spawn");
+    let Answer::Failed(why) = answer else {
+        panic!("with no display: {answer:?}");
+    };
+    assert!(why.starts_with("no clipboard: "), "{why}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}

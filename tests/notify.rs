@@ -91,20 +91,24 @@ fn a_batch_finished_in_the_background_is_notified_once_with_what_was_copied() {
     wait_until(&mut h, "both uploads", |app| done_count(app) == 2);
     h.run_steps(3);
 
-    let last_url = h
+    let urls: Vec<String> = h
         .state()
         .work
-        .history
-        .last()
-        .map(|e| e.url.clone())
-        .expect("history");
+        .queue
+        .jobs()
+        .iter()
+        .filter_map(|j| match &j.state {
+            JobState::Done { url, .. } => Some(url.to_string()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
         recorded.all(),
         vec![Message {
             summary: "Uploaded 2 pictures".into(),
-            body: format!("Copied: {last_url}"),
+            body: format!("Copied: {}\n{}", urls[0], urls[1]),
         }],
-        "one notification for the batch, saying what auto-copy copied last"
+        "one notification for the batch, saying what auto-copy copied: all of it"
     );
 
     // With the window focused, the person sees it finish: no notification.

@@ -34,6 +34,9 @@ pub struct Environment {
     /// before it is sent (GroupMe takes only its own CDN's URLs). Tests point it at a scripted
     /// server.
     pub groupme_image_endpoint: String,
+    /// The program started on exit to keep the last copy on the clipboard (this binary, see
+    /// [`crate::clipboard_keeper`]); none in tests, which never start it unless they ask.
+    pub clipboard_keeper: Option<std::path::PathBuf>,
 }
 
 /// Where an isolated app's GroupMe calls go: the discard port on loopback, so a test that forgot
@@ -54,11 +57,12 @@ impl Environment {
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| crate::groupme::DEFAULT_API_ENDPOINT.to_owned()),
             groupme_image_endpoint: crate::client::DEFAULT_ENDPOINT.to_owned(),
+            clipboard_keeper: std::env::current_exe().ok(),
         }
     }
 
     /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy, an empty clipboard, no
-    /// notifications, and GroupMe's endpoints on a loopback port nothing answers (tests set
+    /// notifications, no clipboard keeper, and GroupMe's endpoints on a loopback port nothing answers (tests set
     /// their own).
     pub fn isolated() -> Environment {
         Environment {
@@ -69,6 +73,7 @@ impl Environment {
             notifier: None,
             api_endpoint: NOWHERE.to_owned(),
             groupme_image_endpoint: NOWHERE.to_owned(),
+            clipboard_keeper: None,
         }
     }
 }

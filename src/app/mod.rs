@@ -196,6 +196,9 @@ pub struct Work {
     pub local: LocalService,
     /// Why the file picker could not open, once it failed: the window then offers a path field.
     pub no_file_dialog: Option<String>,
+    /// What the path field's text completes to (folders and images), for the text it was asked
+    /// for.
+    pub path_completions: (String, Vec<crate::path_completion::Candidate>),
     /// Places, sends and who I am on GroupMe.
     pub groupme: groupme::GroupMeWork,
 }
@@ -261,6 +264,12 @@ struct Runtime {
     ctx: egui::Context,
     /// Ctrl+V bookkeeping, see [`UploaderApp::read_input`].
     paste_keys: PasteKeys,
+    /// The text last put on the clipboard: handed to the clipboard keeper on exit.
+    last_copy: Option<String>,
+    /// The program that keeps it there after exit (none in tests).
+    clipboard_keeper: Option<PathBuf>,
+    /// The path field's text whose completions were last asked of the worker.
+    completion_asked: String,
 }
 
 /// What one Ctrl+V looked like so far. egui turns the key press into a paste of the clipboard's
@@ -334,6 +343,7 @@ impl UploaderApp {
                 token: None,
                 token_source: TokenSource::Nowhere,
                 no_file_dialog: None,
+                path_completions: (String::new(), Vec::new()),
                 local: LocalService {
                     url: config.local_url,
                     token: config.local_token,
@@ -348,6 +358,9 @@ impl UploaderApp {
                 configured: None,
                 ctx: ctx.clone(),
                 paste_keys: PasteKeys::default(),
+                last_copy: None,
+                clipboard_keeper: config.environment.clipboard_keeper.clone(),
+                completion_asked: String::new(),
             },
         };
         let (urls, paths): (Vec<String>, Vec<String>) = config
@@ -458,7 +471,7 @@ impl UploaderApp {
 
     /// Drains worker events, reads drops and pastes, starts queued jobs. Never blocks.
     pub fn logic(&mut self, ctx: &egui::Context) {
-        self.drain_events(ctx);
+        self.drain_events();
         for _ in 0..TEXTURES_PER_FRAME {
             let Some((id, thumb, img)) = self.images.pending.pop_front() else {
                 break;
@@ -477,6 +490,14 @@ impl UploaderApp {
             ctx.request_repaint();
         }
         self.read_input(ctx);
+        if self.work.no_file_dialog.is_some()
+            && self.view.path_input != self.runtime.completion_asked
+        {
+            self.runtime
+                .completion_asked
+                .clone_from(&self.view.path_input);
+            self.send(Command::CompletePath(self.view.path_input.clone()));
+        }
         // Items wait in the queue until where they go is known.
         let started = if self.is_loaded() {
             self.configure_worker();
@@ -520,10 +541,42 @@ impl UploaderApp {
             .jobs()
             .iter()
             .any(|j| !j.state.is_finished());
-        if let Some(message) = self.runtime.batch.settle(busy)
+        let auto_copy = self.settings.auto_copy.then_some(self.settings.copy_format);
+        let settled = self.runtime.batch.settle(busy, auto_copy);
+        if let Some(copy) = settled.copy {
+            self.notice(copy.message(), false);
+            self.copy(ctx, copy.text);
+        }
+        if let Some(message) = settled.message
             && ctx.input(|i| i.viewport().focused) == Some(false)
         {
             self.send(Command::Notify(message));
+        }
+    }
+
+    /// Puts `text` on the clipboard (at the end of this pass), remembered for the keeper.
+    fn copy(&mut self, ctx: &egui::Context, text: String) {
+        ctx.copy_text(text.clone());
+        self.runtime.last_copy = Some(text);
+    }
+
+    /// On exit, hands the last copy to the clipboard keeper, which serves it after the window is
+    /// gone (no clipboard manager keeps it otherwise). Waits for its answer: the window serves
+    /// the copy meanwhile, so the keeper can check it is still the clipboard's.
+    fn keep_clipboard(&mut self) {
+        let (Some(exe), Some(text)) = (&self.runtime.clipboard_keeper, &self.runtime.last_copy)
+        else {
+            return;
+        };
+        match crate::clipboard_keeper::hand_over(std::process::Command::new(exe), text) {
+            Ok(crate::clipboard_keeper::Answer::Failed(why)) => {
+                tracing::warn!("the last copy leaves the clipboard with the window: {why}");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                "the last copy leaves the clipboard with the window: cannot start {}: {e}",
+                exe.display()
+            ),
         }
     }
 
@@ -604,25 +657,25 @@ impl UploaderApp {
         }
     }
 
-    fn drain_events(&mut self, ctx: &egui::Context) {
+    fn drain_events(&mut self) {
         while let Ok(event) = self.runtime.worker.events.try_recv() {
-            self.on_event(ctx, event);
+            self.on_event(event);
         }
     }
 
     /// Closing the window: stops every upload (one that finished meanwhile still goes into the
-    /// history), then has the worker write the history and settings it holds. Blocks, at most
+    /// history), then has the worker write the history and settings it holds, and hands the last
+    /// copy to the clipboard keeper ([`crate::clipboard_keeper`]). Blocks, at most
     /// [`CLOSE_DEADLINE`] per step: it runs once, as the window closes (`on_exit`), before the
     /// embedded service is stopped.
     pub fn shutdown(&mut self) {
-        let ctx = self.runtime.ctx.clone();
         let (done, stopped) = std::sync::mpsc::channel();
         self.send(Command::StopUploads(done));
         if stopped.recv_timeout(CLOSE_DEADLINE).is_err() {
             tracing::warn!("closing: the uploads did not stop within {CLOSE_DEADLINE:?}");
         }
         // Their last events: a `Done` becomes a history entry, the rest show as cancelled.
-        self.drain_events(&ctx);
+        self.drain_events();
         for id in self
             .work
             .queue
@@ -640,9 +693,10 @@ impl UploaderApp {
                 "closing: the history and settings were not written within {CLOSE_DEADLINE:?}"
             );
         }
+        self.keep_clipboard();
     }
 
-    fn on_event(&mut self, ctx: &egui::Context, event: Event) {
+    fn on_event(&mut self, event: Event) {
         match event {
             Event::SettingsLoaded(settings) => {
                 self.view.custom_endpoint = match &settings.endpoint {
@@ -674,7 +728,7 @@ impl UploaderApp {
                 self.who_am_i();
             }
             Event::GroupMe(event) => self.on_groupme_event(event),
-            Event::Job(id, update) => self.on_job_update(ctx, id, update),
+            Event::Job(id, update) => self.on_job_update(id, update),
             Event::Preview(id, result) => match result {
                 Ok(img) => self.images.pending.push_back((id, false, img)),
                 Err(e) => {
@@ -700,6 +754,12 @@ impl UploaderApp {
                 self.view.tab = Tab::Queue;
                 self.work.no_file_dialog = Some(text);
             }
+            Event::PathCompletions { typed, candidates } => {
+                // Only the answer for what the field holds now (answers can cross).
+                if typed == self.view.path_input {
+                    self.work.path_completions = (typed, candidates);
+                }
+            }
             Event::TokenSaved(result) => match result {
                 Ok(source) => {
                     let text = match source {
@@ -714,7 +774,7 @@ impl UploaderApp {
         }
     }
 
-    fn on_job_update(&mut self, ctx: &egui::Context, id: JobId, update: Update) {
+    fn on_job_update(&mut self, id: JobId, update: Update) {
         let done_url = match &update {
             Update::Done { url, .. } => Some(url.clone()),
             _ => None,
@@ -724,8 +784,12 @@ impl UploaderApp {
         if was_finished == Some(false)
             && let Some(job) = self.work.queue.get(id)
         {
-            match job.state {
-                JobState::Done { .. } => self.runtime.batch.ended(Outcome::Uploaded),
+            match &job.state {
+                JobState::Done { url, .. } => {
+                    self.runtime.batch.ended(Outcome::Uploaded);
+                    // Auto-copy copies the batch's links once it is over.
+                    self.runtime.batch.link(id.0, &url.to_string());
+                }
                 JobState::Failed { .. } => self.runtime.batch.ended(Outcome::Failed),
                 JobState::Cancelled => self.runtime.batch.ended(Outcome::Cancelled),
                 JobState::Queued | JobState::Uploading { .. } => {}
@@ -755,12 +819,6 @@ impl UploaderApp {
             };
             self.work.history.push(entry.clone());
             self.send(Command::History(HistoryOp::Add(entry)));
-        }
-        if self.settings.auto_copy {
-            let text = self.settings.copy_format.render(&url.to_string());
-            self.runtime.batch.copied(&text);
-            ctx.copy_text(text);
-            self.notice("URL copied to the clipboard", false);
         }
         self.send(Command::FetchThumb { job: id, url });
     }
@@ -817,10 +875,8 @@ impl UploaderApp {
             }
             Action::ClearDone => self.work.queue.clear_done(),
             Action::ClearFailed => self.work.queue.clear_failed(),
-            Action::Copy(text) => {
-                ctx.copy_text(text);
-                self.notice("copied", false);
-            }
+            // The button says "Copied ✔" itself (ui::copy_button).
+            Action::Copy(text) => self.copy(ctx, text),
             Action::ConfirmPaste(yes) => {
                 let pending = std::mem::take(&mut self.work.pending_paste);
                 if yes {

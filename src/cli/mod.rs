@@ -40,6 +40,10 @@ pub enum Command {
     Send(SendArgs),
     /// List the groups, direct chats and bots pictures can be sent to, with their ids.
     Chats(ChatsArgs),
+    /// Started by the window as it closes: serves its last copy (read from stdin) on the
+    /// clipboard until another program copies (see `crate::clipboard_keeper`).
+    #[command(hide = true)]
+    ClipboardKeeper,
 }
 
 /// Exit code for usage errors, as clap uses.
@@ -51,6 +55,10 @@ pub fn main() -> ExitCode {
     let command = cli
         .command
         .unwrap_or(Command::Gui(crate::gui::GuiArgs::default()));
+    if let Command::ClipboardKeeper = command {
+        // Long-lived and idle: no runtime, no logging.
+        return crate::clipboard_keeper::run();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -64,5 +72,6 @@ pub fn main() -> ExitCode {
         Command::Gui(args) => crate::gui::run(args, &runtime),
         Command::Send(args) => runtime.block_on(send::run(args)),
         Command::Chats(args) => runtime.block_on(chats::run(args)),
+        Command::ClipboardKeeper => crate::clipboard_keeper::run(),
     }
 }

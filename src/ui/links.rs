@@ -39,13 +39,8 @@ pub fn links_ui(ui: &mut egui::Ui, url: &CdnUrl, actions: &mut Vec<Action>) {
                     egui::RichText::new(shown.as_ref()).monospace(),
                 ));
             });
-            if ui
-                .button(format!("Copy {label}"))
-                .on_hover_text(&text)
-                .clicked()
-            {
-                actions.push(Action::Copy(text.clone()));
-            }
+            super::copy_button::copy_button_ui(ui, &format!("Copy {label}"), &text, actions)
+                .on_hover_text(&text);
         });
     }
     ui.horizontal(|ui| {
@@ -55,9 +50,8 @@ pub fn links_ui(ui: &mut egui::Ui, url: &CdnUrl, actions: &mut Vec<Action>) {
             ui.label(egui::RichText::new("Copy as").weak());
         });
         for style in [Snippet::Markdown, Snippet::Html, Snippet::Bbcode] {
-            if ui.small_button(style.label()).clicked() {
-                actions.push(Action::Copy(style.render(&url.to_string())));
-            }
+            let text = style.render(&url.to_string());
+            super::copy_button::small_copy_button_ui(ui, style.label(), &text, actions);
         }
     });
 }

@@ -3,11 +3,13 @@
 //! [`Action`](crate::app::Action) that the app applies after the pass.
 
 mod before_upload;
+mod copy_button;
 mod elide;
 mod history_tab;
 mod job_card;
 mod links;
 mod overlay;
+mod path_field;
 mod send_picker;
 mod settings_tab;
 pub mod theme;
@@ -133,12 +135,9 @@ fn queue_ui(ui: &mut egui::Ui, app: &UiParts<'_>, actions: &mut Vec<Action>) {
             if failed && ui.button("Clear failed").clicked() {
                 actions.push(Action::ClearFailed);
             }
-            if let Some(all) = app.work.all_done_urls(app.settings.copy_format)
-                && ui
-                    .button(format!("Copy all ({})", app.settings.copy_format.label()))
-                    .clicked()
-            {
-                actions.push(Action::Copy(all));
+            if let Some(all) = app.work.all_done_urls(app.settings.copy_format) {
+                let label = format!("Copy all ({})", app.settings.copy_format.label());
+                copy_button::copy_button_ui(ui, &label, &all, actions);
             }
         });
     });

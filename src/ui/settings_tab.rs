@@ -107,7 +107,7 @@ pub fn settings_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<A
             .add(egui::Slider::new(&mut app.settings.max_attempts, 1..=8).text("attempts per image"))
             .changed();
         changed |= ui
-            .checkbox(&mut app.settings.auto_copy, "Copy the URL when an upload finishes")
+            .checkbox(&mut app.settings.auto_copy, "Copy the links when a batch of uploads finishes")
             .changed();
         ui.horizontal(|ui| {
             ui.label("Copy format");

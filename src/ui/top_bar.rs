@@ -70,7 +70,7 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Ac
         }
     });
     if let Some(why) = &app.work.no_file_dialog {
-        no_dialog_ui(ui, why, &mut app.view.path_input, actions);
+        super::path_field::no_dialog_ui(ui, why, app, actions);
     }
     ui.add_space(2.0);
     ui.horizontal(|ui| {
@@ -86,24 +86,4 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Ac
         }
     });
     ui.add_space(4.0);
-}
-
-/// The way on when no file dialog can open: why (and what to install), and a path field.
-fn no_dialog_ui(ui: &mut egui::Ui, why: &str, path: &mut String, actions: &mut Vec<Action>) {
-    ui.add_space(2.0);
-    ui.label(egui::RichText::new(why).color(ui.visuals().error_fg_color));
-    ui.horizontal(|ui| {
-        let label = ui.label("Path");
-        let field = ui
-            .add(
-                egui::TextEdit::singleline(path)
-                    .hint_text("/home/you/Pictures/photo.jpg or a folder")
-                    .desired_width(360.0),
-            )
-            .labelled_by(label.id);
-        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if ui.button("Add").clicked() || enter {
-            actions.push(Action::AddPath(path.clone()));
-        }
-    });
 }

@@ -6,8 +6,11 @@
 # drop a third file with a real XDND drag source; wait until the embedded service has stored all
 # three, then check exactly: the history holds the three names, the service holds three
 # originals, each byte for byte the source with its metadata removed (as
-# `tests/gui/strip_metadata.rs` removes it), and each served at its history URL; finally a
-# screenshot that is not blank.
+# `tests/gui/strip_metadata.rs` removes it), and each served at its history URL; a screenshot
+# that is not blank. Then the clipboard after exit: with auto-copy on, drop a fourth file (a batch
+# of its own), close the window as a window manager does (WM_DELETE_WINDOW): `xclip` must still
+# read exactly its URL (the clipboard keeper serves it, with no window shown), and the keeper must
+# exit once another program copies.
 # Usage: tests/gui/xvfb_smoke.sh [SCREENSHOT.png]   (SMOKE_BIN=path: another build of the binary)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,6 +21,7 @@ shot=${1:-${CARGO_TARGET_DIR:-target}/xvfb-smoke.png}
 work=$(mktemp -d)
 cleanup() {
   [ -n "${app:-}" ] && kill "$app" 2>/dev/null || true
+  [ -n "${keeper:-}" ] && kill "$keeper" 2>/dev/null || true
   [ -n "${xvfb:-}" ] && kill "$xvfb" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -25,6 +29,7 @@ trap cleanup EXIT
 
 convert -size 800x500 gradient:'#1e88e5'-'#ffb300' "$work/sunset gradient.png"
 convert -size 320x240 gradient:'#43a047'-'#fdd835' "$work/second launch.png"
+convert -size 200x150 gradient:'#8e24aa'-'#00acc1' "$work/kept on the clipboard.png"
 cp tests/corpus/jpg/portrait_2.jpg "$work/portrait.jpg"
 # What the app must store for each: the source with its metadata removed ("Remove location…"
 # is on by default). Both sources carry some (ImageMagick's date chunks, the JPEG's EXIF).
@@ -51,12 +56,17 @@ xdpyinfo -display "$display" >/dev/null || { cat "$work/xvfb.log" >&2; echo "FAI
 
 export DISPLAY=$display XDG_RUNTIME_DIR=$work/run
 unset WAYLAND_DISPLAY
+# What is shown before the app starts (the root window): the same must be shown after it exits.
+visible_before=$(xdotool search --onlyvisible --name '' 2>/dev/null | sort | paste -sd ' ')
 mkdir -m 700 -p "$XDG_RUNTIME_DIR" "$work/home"
 # Isolated as tests/common/isolated.rs isolates: no GM_* (a real token would upload to GroupMe),
 # no proxy, no session bus (so no real keyring), HOME and XDG directories in the work dir.
 isolated=(env -i PATH="$PATH" DISPLAY="$DISPLAY" XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" HOME="$work/home"
   XDG_CONFIG_HOME="$work/home/.config" XDG_DATA_HOME="$work/home/.local/share"
   XDG_CACHE_HOME="$work/home/.cache")
+# Auto-copy on (Settings): each batch's links are copied when it ends.
+mkdir -p "$work/data/config"
+echo '{"auto_copy": true}' >"$work/data/config/settings.json"
 "${isolated[@]}" "$bin" gui --data-dir "$work/data" "$work/sunset gradient.png" >"$work/app.log" 2>&1 &
 app=$!
 
@@ -118,4 +128,60 @@ echo "WM_CLASS and icon set; the second launch handed over and exited; one proce
 echo "history: $names; stored originals equal the stripped sources; screenshot colours: $colors"
 # A sanity check of the picture only: a blank or unrendered window has a handful of colours.
 [ "$colors" -ge 50 ] || fail "the window looks blank ($colors colours)"
+
+# The clipboard after exit. A fourth file, alone in its batch: auto-copy copies exactly its URL.
+/usr/bin/python3 tests/gui/xdnd_drop.py --name "GroupMe Uploader" "$work/kept on the clipboard.png"
+for _ in $(seq 150); do
+  [ "$(grep -c . "$history")" -ge 4 ] && break
+  sleep 0.2
+done
+kept_url=$(tail -1 "$history" | jq -r .url)
+[ "$(tail -1 "$history" | jq -r .name)" = "kept on the clipboard.png" ] || fail "no fourth upload: $(cat "$history")"
+clip() { timeout 5 xclip -o -selection clipboard 2>/dev/null || true; }
+for _ in $(seq 50); do
+  [ "$(clip)" = "$kept_url" ] && break
+  sleep 0.2
+done
+[ "$(clip)" = "$kept_url" ] || fail "auto-copy: the clipboard holds '$(clip)', not $kept_url"
+# Close it as a window manager's close button does.
+/usr/bin/python3 - "$wid" <<'PY'
+import sys
+from Xlib import X, display, protocol
+d = display.Display()
+w = d.create_resource_object("window", int(sys.argv[1]))
+close = protocol.event.ClientMessage(
+    window=w, client_type=d.intern_atom("WM_PROTOCOLS"),
+    data=(32, [d.intern_atom("WM_DELETE_WINDOW"), X.CurrentTime, 0, 0, 0]))
+w.send_event(close, event_mask=X.NoEventMask)
+d.flush()
+PY
+for _ in $(seq 100); do
+  kill -0 "$app" 2>/dev/null || break
+  sleep 0.2
+done
+kill -0 "$app" 2>/dev/null && fail "the window did not close within 20 s"
+wait "$app" || fail "the app exited with $?"
+app=
+after=$(clip)
+[ "$after" = "$kept_url" ] || fail "after exit the clipboard holds '$after', not $kept_url"
+# This run's keeper: the one started with this run's HOME (other runs may have theirs).
+keeper=
+for pid in $(pgrep -f -- "groupme-uploader clipboard-keeper" || true); do
+  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "HOME=$work/home" && keeper=$pid
+done
+[ -n "$keeper" ] || fail "no clipboard keeper runs"
+# It holds only its own X connection: none of the app's sockets (the local service's port).
+sockets=$(find "/proc/$keeper/fd" -lname 'socket:*' | wc -l)
+[ "$sockets" -le 1 ] || fail "the keeper holds $sockets sockets: $(ls -l "/proc/$keeper/fd")"
+visible=$(xdotool search --onlyvisible --name '' 2>/dev/null | sort | paste -sd ' ')
+[ "$visible" = "$visible_before" ] || fail "windows shown after exit: $visible (before the app: $visible_before); the keeper must show none"
+# Another program copies: the keeper lets go and exits.
+printf 'copied elsewhere' | xclip -selection clipboard
+for _ in $(seq 50); do
+  kill -0 "$keeper" 2>/dev/null || break
+  sleep 0.2
+done
+kill -0 "$keeper" 2>/dev/null && fail "the clipboard keeper outlived its ownership"
+[ "$(clip)" = "copied elsewhere" ] || fail "the clipboard holds '$(clip)' after another copy"
+echo "clipboard after exit: exactly $kept_url, no window shown; the keeper exited on the next copy"
 echo "xvfb: 1 passed, 0 failed"

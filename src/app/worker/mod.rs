@@ -99,6 +99,8 @@ pub enum Command {
     },
     /// Turn dropped or command-line paths into sources (folders give their images).
     Expand(Vec<PathBuf>),
+    /// List what the path field's text could complete to ([`Event::PathCompletions`]).
+    CompletePath(String),
     /// What another launch handed over (`crate::instance`): absolute paths and web URLs,
     /// queued like a drop.
     Open(Vec<String>),
@@ -143,6 +145,11 @@ pub enum Event {
     /// The file picker could not open (no portal, no zenity): why, and what to install. The
     /// window offers a path field instead.
     NoFileDialog(String),
+    /// The completions of the path field's `typed` text.
+    PathCompletions {
+        typed: String,
+        candidates: Vec<crate::path_completion::Candidate>,
+    },
     TokenSaved(Result<TokenSource, String>),
     /// At start: the settings file was read (defaults when missing or damaged).
     SettingsLoaded(Settings),
@@ -415,6 +422,16 @@ impl Worker {
                 tokio::spawn(async move {
                     let result = fetch_thumb(&http, &url.preview().to_string()).await;
                     out.send(Event::Thumb(job, result));
+                });
+            }
+            Command::CompletePath(typed) => {
+                tokio::task::spawn_blocking(move || {
+                    let home = directories::BaseDirs::new().map(|d| d.home_dir().to_owned());
+                    let candidates =
+                        crate::path_completion::complete(&typed, home.as_deref(), |name| {
+                            sources::has_image_extension(std::path::Path::new(name))
+                        });
+                    out.send(Event::PathCompletions { typed, candidates });
                 });
             }
             Command::Expand(paths) => {

@@ -115,7 +115,8 @@ impl ClipboardReader for SystemClipboard {
     }
 }
 
-fn has_image_extension(path: &Path) -> bool {
+/// Whether `path` ends in an image extension this app uploads.
+pub(crate) fn has_image_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
