@@ -4,7 +4,7 @@
 //! application segments survive (XMP and IPTC carry GPS too), the EXIF orientation is rewritten
 //! alone so the picture stays upright, and anything after the end-of-image marker (a phone's
 //! second image with its own GPS) is cut. In a PNG only the chunks that say how to show the
-//! pixels survive ([`PNG_KEPT`]). In a WebP only the image, animation and colour-profile chunks
+//! pixels survive ([`PNG_KEPT`]), plus an eXIf chunk rewritten to the orientation alone. In a WebP only the image, animation and colour-profile chunks
 //! survive, the orientation again kept alone. In a GIF, comments and application extensions other
 //! than the loop count and the colour profile (XMP, editors' data) go, and anything after the
 //! trailer. A file whose blocks cannot be walked is a [`StripError`], never sent half-stripped.
@@ -193,12 +193,15 @@ fn strip_jpeg(bytes: &[u8]) -> Result<Option<Vec<u8>>, StripError> {
 fn strip_png(bytes: &[u8]) -> Result<Option<Vec<u8>>, StripError> {
     let mut png = Png::from_bytes(Bytes::copy_from_slice(bytes))
         .map_err(StripError::unreadable(Format::Png))?;
-    let before = png.chunks().len();
-    png.chunks_mut().retain(|c| PNG_KEPT.contains(&c.kind()));
-    if png.chunks().len() == before {
+    if png.chunks().iter().all(|c| PNG_KEPT.contains(&c.kind())) {
         return Ok(None);
     }
-    Ok(Some(png.encoder().bytes().to_vec()))
+    // An eXIf chunk holds the TIFF data alone (as in a WebP); only its orientation is kept.
+    let orientation = png.exif().and_then(|tiff| exif_orientation(&tiff));
+    png.chunks_mut().retain(|c| PNG_KEPT.contains(&c.kind()));
+    png.set_exif(orientation.map(|v| orientation_exif(v).slice(6..)));
+    let out = png.encoder().bytes().to_vec();
+    Ok((out != bytes).then_some(out))
 }
 
 fn strip_webp(bytes: &[u8]) -> Result<Option<Vec<u8>>, StripError> {
@@ -600,6 +603,45 @@ mod tests {
         assert!(!contains(&out, b"52.1,4.3"));
         assert_eq!(pixels(&out), pixels(&with_text));
         assert_eq!(strip(&out).expect("strip"), None, "nothing left to strip");
+    }
+
+    #[test]
+    fn png_exif_keeps_the_orientation_alone() {
+        for orientation in [1u16, 6] {
+            let mut parsed = Png::from_bytes(Bytes::from(grey_png())).expect("png");
+            // A camera-style eXIf: the orientation plus a GPS-looking string beside it.
+            let mut tiff = orientation_exif(orientation).slice(6..).to_vec();
+            tiff.extend_from_slice(b"GPS 52.1,4.3");
+            parsed.set_exif(Some(Bytes::from(tiff)));
+            let with = parsed.encoder().bytes().to_vec();
+            let out = strip(&with).expect("strip").expect("changed");
+            assert!(
+                !contains(&out, b"52.1,4.3"),
+                "orientation {orientation}: GPS gone"
+            );
+            assert_eq!(pixels(&out), pixels(&with));
+            let kept = Png::from_bytes(Bytes::from(out.clone()))
+                .expect("png")
+                .exif()
+                .and_then(|tiff| exif_orientation(&tiff));
+            assert_eq!(kept, (orientation != 1).then_some(orientation));
+            assert_eq!(strip(&out).expect("strip"), None, "nothing left to strip");
+            // The kept orientation is the one the probe reads: 4x4 stays 4x4 either way, so
+            // check the quarter turn through the decoder the thumbnailer uses.
+            let mut decoder = image::ImageReader::new(std::io::Cursor::new(&out))
+                .with_guessed_format()
+                .expect("format")
+                .into_decoder()
+                .expect("decoder");
+            use image::ImageDecoder as _;
+            let seen = decoder.orientation().expect("orientation");
+            let expected = if orientation == 6 {
+                image::metadata::Orientation::Rotate90
+            } else {
+                image::metadata::Orientation::NoTransforms
+            };
+            assert_eq!(seen, expected, "orientation {orientation}");
+        }
     }
 
     #[test]
