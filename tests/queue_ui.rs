@@ -100,6 +100,7 @@ fn a_row_is_compact_and_its_toggle_opens_the_full_card() {
     let moved = toggle(&h, "beach.png").min.y - beach.min.y;
     assert!(moved > 10.0, "the open card pushes the rows below: {moved}");
     h.get_by_label("Hide details: beach.png").click();
+    h.run_steps(2);
     h.get_by_label("Hide details: cut.jpg").click();
     h.run_steps(2);
     assert!(
