@@ -114,6 +114,9 @@ pub struct Job {
     /// What the before-upload options did to it, once the worker knows.
     pub reduced: Option<Reduction>,
     pub state: JobState,
+    /// The drop, pick or paste it came with (counting up): the list shows the newest batch on
+    /// top, each in the order it came (`crate::queue_rows`).
+    pub batch: u64,
 }
 
 /// What the before-upload options did to a job (shown on its card).
@@ -184,11 +187,27 @@ pub enum Update {
 pub struct Queue {
     jobs: Vec<Job>,
     next_id: u64,
+    /// The last batch given out.
+    batches: u64,
 }
 
 impl Queue {
-    /// Adds a job in the `Queued` state.
+    /// Adds a job in the `Queued` state, as a batch of its own.
     pub fn push(&mut self, source: Source) -> JobId {
+        self.batches += 1;
+        self.push_into_batch(source)
+    }
+
+    /// Adds jobs in the `Queued` state, in this order, as one batch (one drop, pick or paste).
+    pub fn push_batch(&mut self, sources: Vec<Source>) -> Vec<JobId> {
+        self.batches += 1;
+        sources
+            .into_iter()
+            .map(|s| self.push_into_batch(s))
+            .collect()
+    }
+
+    fn push_into_batch(&mut self, source: Source) -> JobId {
         self.next_id += 1;
         let id = JobId(self.next_id);
         let size = match &source {
@@ -204,6 +223,7 @@ impl Queue {
             hash: None,
             reduced: None,
             state: JobState::Queued,
+            batch: self.batches,
         });
         id
     }

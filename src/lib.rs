@@ -8,6 +8,7 @@
 //! - [`geometry`]: thumbnail sizes (cover and fit).
 //! - [`content_id`]: a picture's id from its bytes (service names, app duplicates).
 //! - [`jobs`]: the upload queue's state machine and where items come from.
+//! - [`queue_rows`]: the queue list's order and what each row offers for its job's state.
 //! - [`batch`]: when a batch of uploads has finished, and what the notification says.
 //! - [`copying`]: what auto-copy of a batch copies, the words saying what was copied, and how
 //!   long a Copy button says "Copied ✔".
@@ -77,6 +78,7 @@ pub mod path_completion;
 pub mod plausible;
 pub mod preview;
 pub mod probe;
+pub mod queue_rows;
 pub mod reencode;
 pub mod service;
 pub mod settings;

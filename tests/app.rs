@@ -938,8 +938,12 @@ fn every_copy_button_copies_exactly_its_text() {
     drop_files(&mut h, &[file]);
     wait_until(&mut h, "the upload", |app| all_done(app, 1));
     let url = done_url(h.state(), 0).to_string();
+    // The row's own Copy, then the card's.
+    h.get_by_label("Copy URL").click();
+    h.run_steps(2);
+    h.get_by_label("Show details: copy me.png").click();
+    h.run_steps(2);
     for label in [
-        "Copy URL",
         "Copy Preview",
         "Copy Large",
         "Copy Avatar",

@@ -108,6 +108,11 @@ fn a_big_photo_is_sent_small_and_the_card_says_so_an_animation_as_it_is() {
         Some((1024, 768)),
         "the service got 1024×768"
     );
+    // What the options did is on the card, under the row.
+    h.get_by_label("Show details: big.jpg").click();
+    h.run_steps(2);
+    h.get_by_label("Show details: anim.gif").click();
+    h.run_steps(2);
     let Some(groupme_uploader::jobs::Reduction::Sent { bytes, .. }) = jobs[0].reduced else {
         panic!("no reduction: {:?}", jobs[0].reduced);
     };

@@ -121,6 +121,8 @@ fn the_picker_sends_a_local_picture_through_groupme_with_the_exact_request() {
         "went to the local service: {local_url}"
     );
 
+    h.get_by_label("More actions: beach.png").click();
+    h.run_steps(2);
     h.get_by_label("Send to…").click();
     h.run_steps(2);
     wait_until(&mut h, "the places", |app| {
@@ -190,6 +192,8 @@ fn without_a_token_send_says_how_to_add_one() {
     let path = world.file("a.png", &common::png(8, 8));
     let mut h = world.app(false);
     upload(&mut h, path);
+    h.get_by_label("More actions: a.png").click();
+    h.run_steps(2);
     h.get_by_label("Send to…").click();
     wait_until(&mut h, "the picker", |app| app.view.send.is_some());
     h.get_by_label_contains("add it in Settings");
@@ -318,6 +322,8 @@ fn several_selected_pictures_go_as_one_message_each_the_text_with_the_first() {
     let mut h = world.app(true);
     let local_url = upload(&mut h, path);
     // Picked in this order: the card's picture, then the history entry's.
+    h.get_by_label("Show details: local.png").click();
+    h.run_steps(2);
     h.get_by_label("Select").click();
     h.run_steps(2);
     h.get_by_label("History (2)").click();

@@ -160,6 +160,10 @@ pub struct View {
     pub send: Option<groupme::SendDialog>,
     /// Pictures picked for one Send to… (by URL, in the order picked).
     pub selected: Vec<String>,
+    /// Queue rows opened to their full card.
+    pub expanded: std::collections::HashSet<JobId>,
+    /// The newest batch the queue list has scrolled into view (see `crate::queue_rows`).
+    pub shown_batch: u64,
 }
 
 impl Default for View {
@@ -173,6 +177,8 @@ impl Default for View {
             path_input: String::new(),
             send: None,
             selected: Vec::new(),
+            expanded: std::collections::HashSet::new(),
+            shown_batch: 0,
         }
     }
 }
@@ -367,9 +373,7 @@ impl UploaderApp {
             .initial
             .into_iter()
             .partition(|s| crate::jobs::is_web_url(s));
-        for url in urls {
-            app.add(Source::Url(url));
-        }
+        app.add_all(urls.into_iter().map(Source::Url).collect());
         if !paths.is_empty() {
             app.send(Command::Expand(
                 paths.into_iter().map(PathBuf::from).collect(),
@@ -440,10 +444,23 @@ impl UploaderApp {
     /// Queues one item and asks for its preview.
     pub fn add(&mut self, source: Source) -> JobId {
         let id = self.work.queue.push(source.clone());
-        if !matches!(source, Source::Url(_)) {
-            self.send(Command::Preview { job: id, source });
-        }
+        self.preview(id, source);
         id
+    }
+
+    /// Queues the items of one drop, pick or paste, in this order, and asks for their previews.
+    pub fn add_all(&mut self, sources: Vec<Source>) -> Vec<JobId> {
+        let ids = self.work.queue.push_batch(sources.clone());
+        for (id, source) in ids.iter().zip(sources) {
+            self.preview(*id, source);
+        }
+        ids
+    }
+
+    fn preview(&self, job: JobId, source: Source) {
+        if !matches!(source, Source::Url(_)) {
+            self.send(Command::Preview { job, source });
+        }
     }
 
     fn notice(&mut self, text: impl Into<String>, error: bool) {
@@ -744,9 +761,7 @@ impl UploaderApp {
                 if pasted && self.settings.confirm_paste {
                     self.work.pending_paste.extend(sources);
                 } else {
-                    for s in sources {
-                        self.add(s);
-                    }
+                    self.add_all(sources);
                 }
             }
             Event::Notice(text) => self.notice(text, true),
@@ -842,9 +857,12 @@ impl UploaderApp {
                 }
                 // Typed and sent on purpose, like a drop: not pasted content, no question.
                 self.view.tab = Tab::Queue;
-                for link in words {
-                    self.add(Source::Url(link.to_owned()));
-                }
+                self.add_all(
+                    words
+                        .into_iter()
+                        .map(|link| Source::Url(link.to_owned()))
+                        .collect(),
+                );
                 self.view.url_input.clear();
             }
             Action::AddPath(text) => match typed_path(&text) {
@@ -880,9 +898,7 @@ impl UploaderApp {
             Action::ConfirmPaste(yes) => {
                 let pending = std::mem::take(&mut self.work.pending_paste);
                 if yes {
-                    for s in pending {
-                        self.add(s);
-                    }
+                    self.add_all(pending);
                 }
             }
             Action::HistoryRemove(index) => {

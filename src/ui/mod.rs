@@ -115,43 +115,59 @@ fn paste_confirm_ui(ui: &mut egui::Ui, app: &UiParts<'_>, actions: &mut Vec<Acti
     ui.add_space(6.0);
 }
 
-fn queue_ui(ui: &mut egui::Ui, app: &UiParts<'_>, actions: &mut Vec<Action>) {
-    if app.work.queue.jobs().is_empty() {
+fn queue_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Action>) {
+    let work = app.work;
+    let jobs = work.queue.jobs();
+    if jobs.is_empty() {
         overlay::empty_drop_zone_ui(ui, actions);
         return;
     }
+    // The buttons first, right to left, so the hint gives way (cut) on a narrow window.
     ui.horizontal(|ui| {
-        ui.label(egui::RichText::new("Drop more images anywhere on the window.").weak());
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.button("Clear finished").clicked() {
                 actions.push(Action::ClearDone);
             }
-            let failed = app
-                .work
-                .queue
-                .jobs()
+            let failed = jobs
                 .iter()
                 .any(|j| matches!(j.state, crate::jobs::JobState::Failed { .. }));
             if failed && ui.button("Clear failed").clicked() {
                 actions.push(Action::ClearFailed);
             }
-            if let Some(all) = app.work.all_done_urls(app.settings.copy_format) {
+            if let Some(all) = work.all_done_urls(app.settings.copy_format) {
                 let label = format!("Copy all ({})", app.settings.copy_format.label());
                 copy_button::copy_button_ui(ui, &label, &all, actions);
             }
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new("Drop more images anywhere on the window.").weak(),
+                    )
+                    .truncate(),
+                );
+            });
         });
     });
     ui.add_space(4.0);
+    let newest = crate::queue_rows::newest_batch(jobs);
+    // A batch not shown yet: its first row is scrolled into view, wherever the list was.
+    let mut scroll_to = newest.filter(|b| *b > app.view.shown_batch);
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
+            ui.spacing_mut().item_spacing.y = 4.0;
             let now = std::time::Instant::now();
-            // Newest first: what was just dropped is what the person looks for.
-            for job in app.work.queue.jobs().iter().rev() {
-                job_card::job_card_ui(ui, app, job, now, actions);
-                ui.add_space(6.0);
+            for job in crate::queue_rows::display_order(jobs) {
+                let row = job_card::job_row_ui(ui, app, job, now, actions);
+                if scroll_to == Some(job.batch) {
+                    row.scroll_to_me(Some(egui::Align::TOP));
+                    scroll_to = None;
+                }
             }
         });
+    if let Some(b) = newest {
+        app.view.shown_batch = app.view.shown_batch.max(b);
+    }
 }
 
 #[cfg(test)]
