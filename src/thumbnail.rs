@@ -320,6 +320,7 @@ fn jpeg_orientation(bytes: &[u8]) -> Option<image::metadata::Orientation> {
 
 /// The smallest DCT scale (1/8, 1/4, 1/2, 1) at which a `width` x `height` image still covers
 /// `min`, compared long side to long side (the orientation may swap them).
+#[cfg(feature = "fast-jpeg")]
 fn dct_scale(width: usize, height: usize, min: (u32, u32)) -> turbojpeg::ScalingFactor {
     use turbojpeg::ScalingFactor;
     let (long, short) = (width.max(height), width.min(height));
@@ -337,6 +338,7 @@ fn dct_scale(width: usize, height: usize, min: (u32, u32)) -> turbojpeg::Scaling
 /// libjpeg-turbo's scaled decode, as stored (not yet upright); RGB or grey. `None` for what it
 /// cannot decode to those (CMYK, YCCK) and for any warning (a truncated or damaged file), so
 /// the decoders that follow decide about it as before.
+#[cfg(feature = "fast-jpeg")]
 fn decode_jpeg_turbo(bytes: &[u8], min: (u32, u32)) -> Option<DynamicImage> {
     use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat};
     let mut decompressor = Decompressor::new().ok()?;
@@ -370,6 +372,12 @@ fn decode_jpeg_turbo(bytes: &[u8], min: (u32, u32)) -> Option<DynamicImage> {
         PixelFormat::GRAY => DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, pixels)?),
         _ => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, pixels)?),
     })
+}
+
+/// Without the `fast-jpeg` feature there is no libjpeg-turbo: `jpeg-decoder` does it all.
+#[cfg(not(feature = "fast-jpeg"))]
+fn decode_jpeg_turbo(_bytes: &[u8], _min: (u32, u32)) -> Option<DynamicImage> {
+    None
 }
 
 /// `jpeg-decoder`'s scaled decode (pure Rust), as stored (not yet upright).
@@ -410,8 +418,22 @@ fn normalize(img: DynamicImage, format: Format) -> DynamicImage {
 /// JPEG quality of the renditions.
 const JPEG_QUALITY: i32 = 85;
 
+/// A JPEG rendition without the `fast-jpeg` feature: `image`'s encoder, with the same settings
+/// (quality 85, no chroma subsampling, standard Huffman tables, baseline, no metadata).
+#[cfg(not(feature = "fast-jpeg"))]
+fn encode_jpeg(img: &DynamicImage) -> Result<Vec<u8>, ThumbError> {
+    let mut out = Cursor::new(Vec::new());
+    img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+        &mut out,
+        JPEG_QUALITY as u8,
+    ))
+    .map_err(|e| ThumbError::Encode(e.to_string()))?;
+    Ok(out.into_inner())
+}
+
 /// A JPEG rendition with libjpeg-turbo: quality 85, no chroma subsampling (4:4:4), standard
 /// Huffman tables, baseline, no metadata; grey stays grey. `img` is RGB or grey ([`normalize`]).
+#[cfg(feature = "fast-jpeg")]
 fn encode_jpeg(img: &DynamicImage) -> Result<Vec<u8>, ThumbError> {
     use turbojpeg::{Compressor, Image, PixelFormat, Subsamp};
     let encode_failed = |e: turbojpeg::Error| ThumbError::Encode(e.to_string());
