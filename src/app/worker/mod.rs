@@ -13,6 +13,7 @@
 //! - `shrink`: the before-upload options in a job (bytes sent, dedup key, what the card says).
 //! - `writers`: the history and settings writer threads.
 //! - `groupme`: Send to… and Set as my avatar (places, sends, uploads to GroupMe first), who I am.
+//! - `thumbs`: the service's `.preview` thumbnails through the disk cache (cards and History).
 //!
 //! A new source (screen capture, a new paste kind) goes in `sources`; a new action on a finished
 //! picture (sending it to a chat) is a [`Command`] with its own file beside `upload`.
@@ -20,6 +21,7 @@
 mod groupme;
 mod shrink;
 mod sources;
+mod thumbs;
 mod upload;
 mod writers;
 
@@ -32,7 +34,7 @@ pub use sources::{
 };
 use sources::{paste_shortcut, read_clipboard};
 pub use upload::ThumbError;
-use upload::{JobSetup, fetch_thumb, run_job};
+use upload::{JobSetup, run_job};
 use writers::{KnownIndex, history_writer, settings_writer};
 
 use std::collections::HashMap;
@@ -97,6 +99,8 @@ pub enum Command {
         job: JobId,
         url: CdnUrl,
     },
+    /// The `.preview` of the History entry with this URL, from the disk cache or the service.
+    HistoryThumb(String),
     /// Turn dropped or command-line paths into sources (folders give their images).
     Expand(Vec<PathBuf>),
     /// What another launch handed over (`crate::instance`): absolute paths and web URLs,
@@ -133,6 +137,8 @@ pub enum Event {
     Preview(JobId, Result<PreviewImage, String>),
     /// The service's `.preview` of a finished job.
     Thumb(JobId, Result<PreviewImage, ThumbError>),
+    /// The `.preview` of the History entry with this URL, or why there is none.
+    HistoryThumb(String, Result<PreviewImage, String>),
     /// New items to queue; `pasted` ones may need a confirmation.
     Add {
         sources: Vec<Source>,
@@ -178,6 +184,8 @@ pub struct WorkerSetup {
     pub repaint: Repaint,
     /// Where the GroupMe jobs call and cache.
     pub groupme: GroupMeSetup,
+    /// The directory of the thumbnail cache (`crate::thumb_cache`).
+    pub thumb_cache: PathBuf,
 }
 
 /// The UI's handle on the worker.
@@ -218,6 +226,8 @@ struct Worker {
     http: reqwest::Client,
     /// Where the GroupMe jobs call and cache.
     groupme: GroupMeSetup,
+    /// The thumbnail cache and the History's fetch slots.
+    thumbs: Arc<thumbs::Thumbs>,
 }
 
 /// Spawns the worker on `runtime`.
@@ -277,6 +287,9 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         notifier: setup.notifier,
         http: thumbnail_client(setup.system_proxy),
         groupme: setup.groupme,
+        thumbs: Arc::new(thumbs::Thumbs::new(crate::thumb_cache::ThumbCache::new(
+            setup.thumb_cache,
+        ))),
     };
     runtime.spawn(worker.run(cmd_rx));
     WorkerHandle {
@@ -371,7 +384,10 @@ impl Worker {
         if self.closing
             && matches!(
                 command,
-                Command::Start { .. } | Command::FetchThumb { .. } | Command::Preview { .. }
+                Command::Start { .. }
+                    | Command::FetchThumb { .. }
+                    | Command::HistoryThumb(_)
+                    | Command::Preview { .. }
             )
         {
             return;
@@ -412,11 +428,13 @@ impl Worker {
             }
             Command::FetchThumb { job, url } => {
                 let http = self.http.clone();
+                let thumbs = self.thumbs.clone();
                 tokio::spawn(async move {
-                    let result = fetch_thumb(&http, &url.preview().to_string()).await;
+                    let result = thumbs.card(&http, &url).await;
                     out.send(Event::Thumb(job, result));
                 });
             }
+            Command::HistoryThumb(url) => self.thumbs.history(self.http.clone(), url, out),
             Command::Expand(paths) => {
                 tokio::task::spawn_blocking(move || {
                     let sources = expand(&paths);
