@@ -61,6 +61,11 @@ impl HistoryThumbs {
         matches!(self.states.get(url), Some(State::Failed(_)))
     }
 
+    /// How many entries' thumbnails were asked for (tests: only rows in view ask).
+    pub fn asked(&self) -> usize {
+        self.states.len() + self.pending.len()
+    }
+
     /// The rows of `urls` are in view in `pass`: returns those never asked for, now marked as
     /// asked (the caller asks the worker).
     pub fn in_view(&mut self, urls: Vec<String>, pass: u64) -> Vec<String> {

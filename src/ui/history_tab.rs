@@ -129,6 +129,8 @@ fn gallery_ui(
     }
     let height = |row: &Row| match row {
         Row::Day(_) => HEADING,
+        // Most entries were sent nowhere: no lookup then (it would hash 10,000 URLs a frame).
+        Row::Entry(_) if deliveries.is_empty() => entry_height,
         Row::Entry(i) => {
             let sent = deliveries
                 .get(history[*i].url.as_str())
@@ -307,7 +309,7 @@ fn url_row_ui(ui: &mut egui::Ui, entry: &Entry, actions: &mut Vec<Action>) {
         if ui.button("Copy URL").clicked() {
             actions.push(Action::Copy(text.clone()));
         }
-        ui.menu_button("More links ▾", |ui| {
+        ui.menu_button("More links…", |ui| {
             ui.set_min_width(MENU_WIDTH);
             super::links::links_ui(ui, &url, actions);
         });
