@@ -34,6 +34,9 @@ pub struct Environment {
     /// before it is sent (GroupMe takes only its own CDN's URLs). Tests point it at a scripted
     /// server.
     pub groupme_image_endpoint: String,
+    /// Fetch the History's thumbnails from any host; when off, only from this machine (tests:
+    /// an entry on GroupMe's CDN shows a placeholder rather than reach the internet).
+    pub remote_thumbnails: bool,
 }
 
 /// Where an isolated app's GroupMe calls go: the discard port on loopback, so a test that forgot
@@ -54,12 +57,13 @@ impl Environment {
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| crate::groupme::DEFAULT_API_ENDPOINT.to_owned()),
             groupme_image_endpoint: crate::client::DEFAULT_ENDPOINT.to_owned(),
+            remote_thumbnails: true,
         }
     }
 
     /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy, an empty clipboard, no
-    /// notifications, and GroupMe's endpoints on a loopback port nothing answers (tests set
-    /// their own).
+    /// notifications, GroupMe's endpoints on a loopback port nothing answers (tests set their
+    /// own), and History thumbnails only from loopback addresses.
     pub fn isolated() -> Environment {
         Environment {
             gm_token: None,
@@ -69,6 +73,7 @@ impl Environment {
             notifier: None,
             api_endpoint: NOWHERE.to_owned(),
             groupme_image_endpoint: NOWHERE.to_owned(),
+            remote_thumbnails: false,
         }
     }
 }

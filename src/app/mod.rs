@@ -325,6 +325,7 @@ impl UploaderApp {
                     system_proxy: config.environment.system_proxy,
                 },
                 thumb_cache: config.dirs.thumbs(),
+                remote_thumbnails: config.environment.remote_thumbnails,
             },
         );
         let mut app = UploaderApp {

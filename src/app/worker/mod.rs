@@ -186,6 +186,8 @@ pub struct WorkerSetup {
     pub groupme: GroupMeSetup,
     /// The directory of the thumbnail cache (`crate::thumb_cache`).
     pub thumb_cache: PathBuf,
+    /// Fetch History thumbnails from any host, not only loopback (off in tests).
+    pub remote_thumbnails: bool,
 }
 
 /// The UI's handle on the worker.
@@ -287,9 +289,10 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         notifier: setup.notifier,
         http: thumbnail_client(setup.system_proxy),
         groupme: setup.groupme,
-        thumbs: Arc::new(thumbs::Thumbs::new(crate::thumb_cache::ThumbCache::new(
-            setup.thumb_cache,
-        ))),
+        thumbs: Arc::new(thumbs::Thumbs::new(
+            crate::thumb_cache::ThumbCache::new(setup.thumb_cache),
+            setup.remote_thumbnails,
+        )),
     };
     runtime.spawn(worker.run(cmd_rx));
     WorkerHandle {

@@ -21,13 +21,16 @@ const FETCHES: usize = 4;
 pub(super) struct Thumbs {
     cache: Arc<ThumbCache>,
     slots: Arc<Semaphore>,
+    /// Fetch from any host; when off, only from loopback addresses (tests).
+    remote: bool,
 }
 
 impl Thumbs {
-    pub(super) fn new(cache: ThumbCache) -> Thumbs {
+    pub(super) fn new(cache: ThumbCache, remote: bool) -> Thumbs {
         Thumbs {
             cache: Arc::new(cache),
             slots: Arc::new(Semaphore::new(FETCHES)),
+            remote,
         }
     }
 
@@ -46,8 +49,12 @@ impl Thumbs {
     pub(super) fn history(&self, http: reqwest::Client, url: String, out: Outbox) {
         let cache = self.cache.clone();
         let slots = self.slots.clone();
+        let remote = self.remote;
         tokio::spawn(async move {
             let result = match CdnUrl::parse(&url) {
+                Ok(parsed) if !remote && !is_loopback(parsed.base()) => {
+                    Err("not fetched: only this machine's service is asked here".to_owned())
+                }
                 Ok(parsed) => {
                     let _slot = slots.acquire_owned().await.ok();
                     cached_preview(&http, &cache, &parsed.preview().to_string())
@@ -58,6 +65,19 @@ impl Thumbs {
             };
             out.send(Event::HistoryThumb(url, result));
         });
+    }
+}
+
+/// Whether `base` (a service's URL) is on this machine.
+fn is_loopback(base: &str) -> bool {
+    match url::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 
@@ -109,4 +129,29 @@ async fn cached_preview(
     .await
     .ok();
     Ok(img)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_this_machine_is_loopback() {
+        for base in [
+            "http://127.0.0.1:8737",
+            "http://127.8.9.10",
+            "http://[::1]:80",
+            "http://LOCALHOST:1",
+        ] {
+            assert!(is_loopback(base), "{base}");
+        }
+        for base in [
+            "https://i.groupme.com",
+            "http://10.0.0.1",
+            "http://localhost.example.com",
+            "not a url",
+        ] {
+            assert!(!is_loopback(base), "{base}");
+        }
+    }
 }
