@@ -97,6 +97,9 @@ impl HistoryThumbs {
     /// Turns up to `budget` decoded thumbnails into textures; drops the least recently shown past
     /// [`MAX_TEXTURES`]. Returns whether some are still waiting.
     pub fn make_textures(&mut self, ctx: &egui::Context, budget: usize, pass: u64) -> bool {
+        if self.pending.is_empty() {
+            return false;
+        }
         for _ in 0..budget {
             let Some((url, img)) = self.pending.pop_front() else {
                 break;
@@ -132,5 +135,56 @@ impl HistoryThumbs {
         for (_, url) in ready.into_iter().take(drop) {
             self.states.remove(&url);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pixel() -> PreviewImage {
+        PreviewImage {
+            width: 1,
+            height: 1,
+            rgba: vec![0, 0, 0, 255],
+        }
+    }
+
+    #[test]
+    fn asked_once_failures_kept_and_textures_bounded() {
+        let ctx = egui::Context::default();
+        let mut thumbs = HistoryThumbs::default();
+        let urls: Vec<String> = (0..MAX_TEXTURES + 2).map(|i| format!("u{i}")).collect();
+        // Each row in view once, in its own pass: asked once each.
+        for (pass, url) in urls.iter().enumerate() {
+            assert_eq!(
+                thumbs.in_view(vec![url.clone()], pass as u64),
+                [url.clone()]
+            );
+        }
+        assert!(
+            thumbs.in_view(urls.clone(), 1_000).is_empty(),
+            "never twice"
+        );
+        thumbs.arrived("u0".into(), Err("404".into()));
+        assert!(matches!(thumbs.get("u0"), Thumb::Missing("404")));
+        assert!(
+            thumbs.in_view(vec!["u0".into()], 1_001).is_empty(),
+            "no retry"
+        );
+        for (pass, url) in urls.iter().enumerate().skip(1) {
+            thumbs.arrived(url.clone(), Ok(pixel()));
+            while thumbs.make_textures(&ctx, 4, pass as u64) {}
+        }
+        // 256 textures held (u0 failed); one more arrived, so the least recently shown quarter went.
+        let ready = urls.iter().filter(|u| thumbs.is_ready(u)).count();
+        assert_eq!(ready, MAX_TEXTURES * 3 / 4);
+        assert!(!thumbs.is_ready("u1"), "the oldest went");
+        assert!(
+            thumbs.is_ready(&format!("u{MAX_TEXTURES}")),
+            "the newest stayed"
+        );
+        // A dropped one is asked for again when it comes back into view (from the disk cache).
+        assert_eq!(thumbs.in_view(vec!["u1".into()], 2_000), ["u1"]);
     }
 }
