@@ -15,6 +15,7 @@
 //! - [`settings`]: the person's settings and the app's directories.
 //! - [`token`]: the access token as a secret (masked, never logged).
 //! - [`downscale`]: the before-upload options and what they do to a file (size maths, format).
+//! - [`gallery`]: the History gallery's search, day grouping and which rows are in view.
 //!
 //! **Media**
 //! - [`probe`]: format sniffing and header dimensions.
@@ -27,6 +28,7 @@
 //! **Storage on this machine**
 //! - [`files`]: atomic writes and time stamps.
 //! - [`history`]: the upload history (append-only JSON lines).
+//! - [`thumb_cache`]: the History's thumbnails on disk (bounded, least recently used go).
 //! - [`token_store`]: where the token is kept (`GM_TOKEN`, keyring, a private file).
 //!
 //! **Clients**
@@ -65,6 +67,7 @@ pub mod copying;
 pub mod downscale;
 pub mod files;
 pub mod fuzzing;
+pub mod gallery;
 pub mod geometry;
 pub mod groupme;
 pub mod gui;
@@ -83,6 +86,7 @@ pub mod reencode;
 pub mod service;
 pub mod settings;
 pub mod snippet;
+pub mod thumb_cache;
 pub mod thumbnail;
 pub mod token;
 pub mod token_store;

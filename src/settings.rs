@@ -106,6 +106,8 @@ pub struct Dirs {
     pub data: PathBuf,
     /// Settings, the token fallback file.
     pub config: PathBuf,
+    /// What can be fetched again: the History's thumbnails.
+    pub cache: PathBuf,
 }
 
 impl Dirs {
@@ -116,6 +118,7 @@ impl Dirs {
             Some(d) => Dirs {
                 data: d.data_dir().to_owned(),
                 config: d.config_dir().to_owned(),
+                cache: d.cache_dir().to_owned(),
             },
             None => Dirs::under(Path::new("groupme-uploader-data")),
         }
@@ -126,6 +129,7 @@ impl Dirs {
         Dirs {
             data: root.join("data"),
             config: root.join("config"),
+            cache: root.join("cache"),
         }
     }
 
@@ -135,6 +139,11 @@ impl Dirs {
 
     pub fn service(&self) -> PathBuf {
         self.data.join("service")
+    }
+
+    /// The History's thumbnails (`crate::thumb_cache`).
+    pub fn thumbs(&self) -> PathBuf {
+        self.cache.join("thumbs")
     }
 
     pub fn settings(&self) -> PathBuf {

@@ -1201,7 +1201,7 @@ fn history_search_remove_and_clear_through_the_ui() {
         .collect();
     names.sort_unstable();
     assert_eq!(names, ["beach-2.png", "beach.png"]);
-    h.get_by_label("Nothing matches.");
+    h.get_by_label("No pictures match \u{201c}21x10\u{201d}");
     h.get_by_label("History (2)");
     // Written through: a restart sees the removal.
     let history_path = Dirs::under(world.root.path()).history();

@@ -37,6 +37,9 @@ pub struct Environment {
     /// The program started on exit to keep the last copy on the clipboard (this binary, see
     /// [`crate::clipboard_keeper`]); none in tests, which never start it unless they ask.
     pub clipboard_keeper: Option<std::path::PathBuf>,
+    /// Fetch the History's thumbnails from any host; when off, only from this machine (tests:
+    /// an entry on GroupMe's CDN shows a placeholder rather than reach the internet).
+    pub remote_thumbnails: bool,
 }
 
 /// Where an isolated app's GroupMe calls go: the discard port on loopback, so a test that forgot
@@ -58,12 +61,14 @@ impl Environment {
                 .unwrap_or_else(|| crate::groupme::DEFAULT_API_ENDPOINT.to_owned()),
             groupme_image_endpoint: crate::client::DEFAULT_ENDPOINT.to_owned(),
             clipboard_keeper: std::env::current_exe().ok(),
+            remote_thumbnails: true,
         }
     }
 
     /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy, an empty clipboard, no
-    /// notifications, no clipboard keeper, and GroupMe's endpoints on a loopback port nothing answers (tests set
-    /// their own).
+    /// Nothing from the machine: no `GM_TOKEN`, no keyring, no proxy, an empty clipboard, no
+    /// notifications, no clipboard keeper, GroupMe's endpoints on a loopback port nothing answers
+    /// (tests set their own), and History thumbnails only from loopback addresses.
     pub fn isolated() -> Environment {
         Environment {
             gm_token: None,
@@ -74,6 +79,7 @@ impl Environment {
             api_endpoint: NOWHERE.to_owned(),
             groupme_image_endpoint: NOWHERE.to_owned(),
             clipboard_keeper: None,
+            remote_thumbnails: false,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod environment;
 pub mod groupme;
+pub mod history_thumbs;
 mod undo;
 pub mod worker;
 
@@ -85,6 +86,8 @@ pub enum Action {
     ConfirmPaste(bool),
     HistoryRemove(usize),
     HistoryClear,
+    /// These History entries (by URL) are in view: their thumbnails are wanted.
+    HistoryInView(Vec<String>),
     /// Take back the last history Remove or Clear (see [`Undo`]).
     Undo,
     SaveToken(String),
@@ -255,6 +258,8 @@ pub struct Images {
     pub preview_errors: HashMap<JobId, String>,
     /// Decoded images waiting to become textures: (job, is the service's thumbnail, pixels).
     pending: std::collections::VecDeque<(JobId, bool, PreviewImage)>,
+    /// The History gallery's thumbnails, by entry URL.
+    pub history: history_thumbs::HistoryThumbs,
 }
 
 /// What only the app touches: the worker, what it was configured with, the context.
@@ -334,6 +339,8 @@ impl UploaderApp {
                     places_cache: groupme::places_cache(&config.dirs.data),
                     system_proxy: config.environment.system_proxy,
                 },
+                thumb_cache: config.dirs.thumbs(),
+                remote_thumbnails: config.environment.remote_thumbnails,
             },
         );
         let mut app = UploaderApp {
@@ -503,7 +510,11 @@ impl UploaderApp {
             };
             map.insert(id, texture(ctx, &format!("{kind}-{}", id.0), &img));
         }
-        if !self.images.pending.is_empty() {
+        let more =
+            self.images
+                .history
+                .make_textures(ctx, TEXTURES_PER_FRAME, ctx.cumulative_pass_nr());
+        if more || !self.images.pending.is_empty() {
             ctx.request_repaint();
         }
         self.read_input(ctx);
@@ -756,6 +767,7 @@ impl UploaderApp {
                 Ok(img) => self.images.pending.push_back((id, true, img)),
                 Err(e) => self.notice(format!("the service's preview did not load: {e}"), true),
             },
+            Event::HistoryThumb(url, result) => self.images.history.arrived(url, result),
             Event::Add { sources, pasted } => {
                 self.view.tab = Tab::Queue;
                 if pasted && self.settings.confirm_paste {
@@ -913,6 +925,12 @@ impl UploaderApp {
                 if !cleared.is_empty() {
                     self.work.undo = Some(Undo::cleared(cleared, Instant::now()));
                     self.send(Command::History(HistoryOp::Clear));
+                }
+            }
+            Action::HistoryInView(urls) => {
+                let pass = ctx.cumulative_pass_nr();
+                for url in self.images.history.in_view(urls, pass) {
+                    self.send(Command::HistoryThumb(url));
                 }
             }
             Action::Undo => {

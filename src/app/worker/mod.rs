@@ -13,6 +13,7 @@
 //! - `shrink`: the before-upload options in a job (bytes sent, dedup key, what the card says).
 //! - `writers`: the history and settings writer threads.
 //! - `groupme`: Send to… and Set as my avatar (places, sends, uploads to GroupMe first), who I am.
+//! - `thumbs`: the service's `.preview` thumbnails through the disk cache (cards and History).
 //!
 //! A new source (screen capture, a new paste kind) goes in `sources`; a new action on a finished
 //! picture (sending it to a chat) is a [`Command`] with its own file beside `upload`.
@@ -20,6 +21,7 @@
 mod groupme;
 mod shrink;
 mod sources;
+mod thumbs;
 mod upload;
 mod writers;
 
@@ -32,7 +34,7 @@ pub use sources::{
 };
 use sources::{paste_shortcut, read_clipboard};
 pub use upload::ThumbError;
-use upload::{JobSetup, fetch_thumb, run_job};
+use upload::{JobSetup, run_job};
 use writers::{KnownIndex, history_writer, settings_writer};
 
 use std::collections::HashMap;
@@ -97,6 +99,8 @@ pub enum Command {
         job: JobId,
         url: CdnUrl,
     },
+    /// The `.preview` of the History entry with this URL, from the disk cache or the service.
+    HistoryThumb(String),
     /// Turn dropped or command-line paths into sources (folders give their images).
     Expand(Vec<PathBuf>),
     /// List what the path field's text could complete to ([`Event::PathCompletions`]).
@@ -135,6 +139,8 @@ pub enum Event {
     Preview(JobId, Result<PreviewImage, String>),
     /// The service's `.preview` of a finished job.
     Thumb(JobId, Result<PreviewImage, ThumbError>),
+    /// The `.preview` of the History entry with this URL, or why there is none.
+    HistoryThumb(String, Result<PreviewImage, String>),
     /// New items to queue; `pasted` ones may need a confirmation.
     Add {
         sources: Vec<Source>,
@@ -185,6 +191,10 @@ pub struct WorkerSetup {
     pub repaint: Repaint,
     /// Where the GroupMe jobs call and cache.
     pub groupme: GroupMeSetup,
+    /// The directory of the thumbnail cache (`crate::thumb_cache`).
+    pub thumb_cache: PathBuf,
+    /// Fetch History thumbnails from any host, not only loopback (off in tests).
+    pub remote_thumbnails: bool,
 }
 
 /// The UI's handle on the worker.
@@ -225,6 +235,8 @@ struct Worker {
     http: reqwest::Client,
     /// Where the GroupMe jobs call and cache.
     groupme: GroupMeSetup,
+    /// The thumbnail cache and the History's fetch slots.
+    thumbs: Arc<thumbs::Thumbs>,
 }
 
 /// Spawns the worker on `runtime`.
@@ -284,6 +296,10 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         notifier: setup.notifier,
         http: thumbnail_client(setup.system_proxy),
         groupme: setup.groupme,
+        thumbs: Arc::new(thumbs::Thumbs::new(
+            crate::thumb_cache::ThumbCache::new(setup.thumb_cache),
+            setup.remote_thumbnails,
+        )),
     };
     runtime.spawn(worker.run(cmd_rx));
     WorkerHandle {
@@ -378,7 +394,10 @@ impl Worker {
         if self.closing
             && matches!(
                 command,
-                Command::Start { .. } | Command::FetchThumb { .. } | Command::Preview { .. }
+                Command::Start { .. }
+                    | Command::FetchThumb { .. }
+                    | Command::HistoryThumb(_)
+                    | Command::Preview { .. }
             )
         {
             return;
@@ -419,8 +438,9 @@ impl Worker {
             }
             Command::FetchThumb { job, url } => {
                 let http = self.http.clone();
+                let thumbs = self.thumbs.clone();
                 tokio::spawn(async move {
-                    let result = fetch_thumb(&http, &url.preview().to_string()).await;
+                    let result = thumbs.card(&http, &url).await;
                     out.send(Event::Thumb(job, result));
                 });
             }
@@ -434,6 +454,7 @@ impl Worker {
                     out.send(Event::PathCompletions { typed, candidates });
                 });
             }
+            Command::HistoryThumb(url) => self.thumbs.history(self.http.clone(), url, out),
             Command::Expand(paths) => {
                 tokio::task::spawn_blocking(move || {
                     let sources = expand(&paths);

@@ -238,15 +238,20 @@ pub enum ThumbError {
     Interrupted,
 }
 
-pub(super) async fn fetch_thumb(
+/// The bytes of the service's `.preview` at `url`.
+pub(super) async fn fetch_thumb_bytes(
     http: &reqwest::Client,
     url: &str,
-) -> Result<PreviewImage, ThumbError> {
+) -> Result<bytes::Bytes, ThumbError> {
     let response = http.get(url).send().await?;
     if !response.status().is_success() {
         return Err(ThumbError::Status(response.status()));
     }
-    let bytes = response.bytes().await?;
+    Ok(response.bytes().await?)
+}
+
+/// Decodes a `.preview` into a texture-sized image, on the blocking pool.
+pub(super) async fn decode_thumb(bytes: bytes::Bytes) -> Result<PreviewImage, ThumbError> {
     let preview =
         tokio::task::spawn_blocking(move || preview::from_bytes(&bytes, preview::PREVIEW_SIDE))
             .await
