@@ -25,6 +25,8 @@
 //! - [`files`]: atomic writes and time stamps.
 //! - [`history`]: the upload history (append-only JSON lines).
 //! - [`token_store`]: where the token is kept (`GM_TOKEN`, keyring, a private file).
+//! - [`accounts`]: the named GroupMe accounts (`accounts.json`), the chosen one, name rules,
+//!   migration of the single token of earlier versions.
 //!
 //! **Clients**
 //! - [`client`]: the Image Service client (upload, mirror; retries, progress, cancel).
@@ -48,6 +50,7 @@
 //! - [`logging`]: logging set-up for every command.
 //! - [`fuzzing`]: the fuzz targets' properties (replayed by `cargo test`).
 
+pub mod accounts;
 pub mod app;
 pub mod backoff;
 pub mod batch;

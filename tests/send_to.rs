@@ -218,6 +218,7 @@ fn history_with_cdn_entry(world: &World) {
             format: None,
             size: None,
             uploaded_at: 1,
+            account: String::new(),
         })
         .expect("add");
 }

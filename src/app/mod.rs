@@ -4,6 +4,7 @@
 //! `crate::ui`) gets [`UiParts`]: it edits the settings and view its widgets are bound to and turns
 //! every other click into an [`Action`], applied after the pass.
 
+pub mod accounts;
 mod environment;
 pub mod groupme;
 mod undo;
@@ -87,8 +88,10 @@ pub enum Action {
     HistoryClear,
     /// Take back the last history Remove or Clear (see [`Undo`]).
     Undo,
+    /// A new token for the chosen account (with none yet: the account "default").
     SaveToken(String),
-    ForgetToken,
+    /// Choose, add, rename or remove an account.
+    Account(accounts::AccountAction),
     SettingsChanged,
     SetTab(Tab),
     /// Send to…, Retry a send, Set as my avatar.
@@ -160,6 +163,8 @@ pub struct View {
     pub send: Option<groupme::SendDialog>,
     /// Pictures picked for one Send to… (by URL, in the order picked).
     pub selected: Vec<String>,
+    /// The Settings' account controls.
+    pub accounts: accounts::AccountsView,
 }
 
 impl Default for View {
@@ -173,6 +178,7 @@ impl Default for View {
             path_input: String::new(),
             send: None,
             selected: Vec::new(),
+            accounts: accounts::AccountsView::default(),
         }
     }
 }
@@ -198,6 +204,8 @@ pub struct Work {
     pub no_file_dialog: Option<String>,
     /// Places, sends and who I am on GroupMe.
     pub groupme: groupme::GroupMeWork,
+    /// The GroupMe accounts; `token` is the chosen one's.
+    pub accounts: accounts::AccountsWork,
 }
 
 impl Work {
@@ -261,6 +269,8 @@ struct Runtime {
     ctx: egui::Context,
     /// Ctrl+V bookkeeping, see [`UploaderApp::read_input`].
     paste_keys: PasteKeys,
+    /// The account each running upload started with (its name, for the history).
+    started_as: HashMap<JobId, String>,
 }
 
 /// What one Ctrl+V looked like so far. egui turns the key press into a paste of the clipboard's
@@ -307,6 +317,7 @@ impl UploaderApp {
             WorkerSetup {
                 history_path: config.dirs.history(),
                 settings_path: config.dirs.settings(),
+                accounts_path: config.dirs.config.join("accounts.json"),
                 token_store,
                 system_proxy: config.environment.system_proxy,
                 picker: config.picker,
@@ -340,6 +351,7 @@ impl UploaderApp {
                     error: config.local_error,
                 },
                 groupme: groupme::GroupMeWork::default(),
+                accounts: accounts::AccountsWork::default(),
             },
             images: Images::default(),
             runtime: Runtime {
@@ -348,6 +360,7 @@ impl UploaderApp {
                 configured: None,
                 ctx: ctx.clone(),
                 paste_keys: PasteKeys::default(),
+                started_as: HashMap::new(),
             },
         };
         let (urls, paths): (Vec<String>, Vec<String>) = config
@@ -485,6 +498,8 @@ impl UploaderApp {
             Vec::new()
         };
         for job in started {
+            let account = self.uploading_as();
+            self.runtime.started_as.insert(job.id, account);
             self.send(Command::Start {
                 job: job.id,
                 source: job.source,
@@ -667,12 +682,7 @@ impl UploaderApp {
                     );
                 }
             }
-            Event::TokenLoaded { token, source } => {
-                self.work.token = token;
-                self.work.token_source = source;
-                self.work.loading.token = false;
-                self.who_am_i();
-            }
+            Event::Accounts(event) => self.on_account_event(event),
             Event::GroupMe(event) => self.on_groupme_event(event),
             Event::Job(id, update) => self.on_job_update(ctx, id, update),
             Event::Preview(id, result) => match result {
@@ -700,17 +710,6 @@ impl UploaderApp {
                 self.view.tab = Tab::Queue;
                 self.work.no_file_dialog = Some(text);
             }
-            Event::TokenSaved(result) => match result {
-                Ok(source) => {
-                    let text = match source {
-                        TokenSource::Nowhere => "token forgotten".to_owned(),
-                        _ => format!("token saved: {}", source.place()),
-                    };
-                    self.work.token_source = source;
-                    self.notice(text, false);
-                }
-                Err(e) => self.notice(e, true),
-            },
         }
     }
 
@@ -741,6 +740,7 @@ impl UploaderApp {
             return;
         }
         let reused = matches!(job.state, JobState::Done { reused: true, .. });
+        let account = self.runtime.started_as.remove(&id).unwrap_or_default();
         if !reused {
             let entry = Entry {
                 name: job.source.display_name(),
@@ -752,6 +752,7 @@ impl UploaderApp {
                 format: url.format().or(job.info.map(|i| i.format)),
                 size: job.size,
                 uploaded_at: now_secs(),
+                account,
             };
             self.work.history.push(entry.clone());
             self.send(Command::History(HistoryOp::Add(entry)));
@@ -849,25 +850,8 @@ impl UploaderApp {
                     self.send(Command::History(op));
                 }
             }
-            Action::SaveToken(text) => {
-                if self.work.token_source == TokenSource::Env {
-                    self.notice("GM_TOKEN is set: unset it to store another token", true);
-                    return;
-                }
-                let Some(token) = Token::new(text) else {
-                    self.notice("the token is empty", true);
-                    return;
-                };
-                self.work.token = Some(token.clone());
-                self.view.token_input.clear();
-                self.send(Command::SaveToken(Some(token)));
-                self.token_changed();
-            }
-            Action::ForgetToken => {
-                self.work.token = None;
-                self.send(Command::SaveToken(None));
-                self.token_changed();
-            }
+            Action::SaveToken(text) => self.save_token(text),
+            Action::Account(action) => self.apply_account(action),
             Action::SettingsChanged => {
                 if let Some(EndpointChoice::Custom(u)) = &mut self.settings.endpoint {
                     u.clone_from(&self.view.custom_endpoint);

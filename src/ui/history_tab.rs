@@ -55,6 +55,12 @@ pub fn history_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Ac
                         if let (Some(w), Some(h)) = (entry.width, entry.height) {
                             ui.label(egui::RichText::new(format!("{w}×{h}")).weak());
                         }
+                        if !entry.account.is_empty() {
+                            ui.label(
+                                egui::RichText::new(format!("account {}", entry.account)).weak(),
+                            )
+                            .on_hover_text("The GroupMe account that uploaded it");
+                        }
                         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                             if ui.small_button("Remove").clicked() {
                                 actions.push(Action::HistoryRemove(index));
