@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use common::dropped::Dropped;
 use common::window::wait_until;
+use eframe::egui;
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
@@ -208,17 +209,33 @@ fn the_account_chosen_in_the_top_bar_uploads_and_history_says_which() {
         "no token shown unmasked"
     );
 
-    // Remove asks first; then the account and its token are gone, the choice moves on.
+    // Rename: the token stays where it is (same key), the new name is checked.
     h.get_by_label("Settings").click();
     h.run_steps(2);
+    h.get_all_by_label("Rename").last().expect("Rename").click();
+    h.run_steps(2);
+    h.get_by_label("New name").focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_label("New name").type_text("  club  ");
+    h.run_steps(2);
+    h.get_by_label("Save name").click();
+    h.run_steps(2);
+    assert_eq!(h.state().work.accounts.chosen_name(), Some("club"));
+    assert!(
+        h.state().view.accounts.renaming.is_none(),
+        "the field closed"
+    );
+    h.get_by_label("club");
+
+    // Remove asks first; then the account and its token are gone, the choice moves on.
     let key = h.state().work.accounts.list.chosen.clone().expect("chosen");
     let token_file = Dirs::under(root.path()).config.join(format!("token-{key}"));
     assert!(token_file.exists());
     h.get_all_by_label("Remove").last().expect("Remove").click();
     h.run_steps(2);
-    h.get_by_label(
-        "Remove \u{201c}club bot owner\u{201d}? Its token is deleted from this computer.",
-    );
+    h.get_by_label("Remove \u{201c}club\u{201d}? Its token is deleted from this computer.");
     assert_eq!(h.state().work.accounts.list.accounts.len(), 2, "not yet");
     h.get_by_label("Remove account").click();
     h.run_steps(2);
@@ -234,4 +251,24 @@ fn the_account_chosen_in_the_top_bar_uploads_and_history_says_which() {
         .expect("written");
     assert_eq!(saved.accounts.len(), 1);
     assert_eq!(saved.accounts[0].name, "me");
+    // The tokens are only in their own files: not in the list, the history, the caches.
+    let dirs = Dirs::under(root.path());
+    let mut checked = 0;
+    for dir in [&dirs.config, &dirs.data] {
+        for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+            let path = entry.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if path.is_dir() || name.starts_with("token") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).expect("read");
+            assert!(
+                !bytes.windows(8).any(|w| w == b"token-of"),
+                "{} holds a token",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "the list and the history were looked at");
 }

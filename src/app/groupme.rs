@@ -108,6 +108,8 @@ pub struct Delivery {
     pub state: DeliveryState,
     /// When it went, or last changed.
     pub at: u64,
+    /// The token it went with: a Retry sends as the same account, whichever is chosen now.
+    pub sender: Option<crate::token::Token>,
 }
 
 /// Where a delivery is.
@@ -273,16 +275,17 @@ impl UploaderApp {
             GroupMeAction::RefreshPlaces => self.load_places(true),
             GroupMeAction::Send => self.send_picked(),
             GroupMeAction::Retry(id) => {
-                let Some(token) = self.work.token.clone() else {
-                    self.notice(NO_TOKEN, true);
-                    return;
-                };
+                let current = self.work.token.clone();
                 let Some(d) = self.work.groupme.deliveries.iter_mut().find(|d| d.id == id) else {
                     return;
                 };
                 if !matches!(d.state, DeliveryState::Failed(_)) {
                     return;
                 }
+                let Some(token) = d.sender.clone().or(current) else {
+                    self.notice(NO_TOKEN, true);
+                    return;
+                };
                 d.state = DeliveryState::Sending;
                 d.at = now_secs();
                 let job = d.job.clone();
@@ -426,6 +429,7 @@ impl UploaderApp {
                 DeliveryState::Sending
             },
             at: now_secs(),
+            sender: self.work.token.clone(),
         });
         if uploading {
             self.notice(

@@ -15,8 +15,10 @@ pub fn account_picker_ui(ui: &mut egui::Ui, app: &UiParts<'_>, actions: &mut Vec
     }
     let chosen = app.work.accounts.list.chosen.clone();
     let label = ui.label("Account");
+    // Narrower when the bar is (560 px wide, the local service's longer label).
+    let width = (ui.available_width() - 24.0).clamp(60.0, 120.0);
     let combo = egui::ComboBox::from_id_salt("account")
-        .width(120.0)
+        .width(width)
         .truncate()
         .selected_text(app.work.accounts.chosen_name().unwrap_or("none"))
         .show_ui(ui, |ui| {
