@@ -272,3 +272,35 @@ fn the_account_chosen_in_the_top_bar_uploads_and_history_says_which() {
     }
     assert!(checked >= 2, "the list and the history were looked at");
 }
+
+#[test]
+fn the_account_choice_fits_the_top_bar_at_the_minimum_size() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let root = tempfile::tempdir().expect("dir");
+    let dirs = Dirs::under(root.path());
+    TokenStore::new(&dirs.config, None, None)
+        .save(Token::new("old-single-token-7777").as_ref())
+        .expect("save");
+    // GroupMe (short label) and the local service (the longest label the bar shows).
+    for endpoint in [None, Some(EndpointChoice::Local)] {
+        let settings = Settings {
+            endpoint: endpoint.clone(),
+            ..Settings::default()
+        };
+        settings.save(&dirs.settings()).expect("settings");
+        let config = common::isolated::app_config(
+            root.path(),
+            runtime.handle().clone(),
+            "http://127.0.0.1:9",
+            common::token(),
+            Arc::new(common::isolated::NoPicker),
+        );
+        let mut h = common::window::loaded(config, [560.0, 420.0]);
+        let combo = h.get_by_role_and_label(Role::ComboBox, "Account").rect();
+        assert!(
+            combo.right() <= 560.0 && combo.width() >= 40.0,
+            "{endpoint:?}: {combo:?}"
+        );
+        h.state_mut().shutdown();
+    }
+}
