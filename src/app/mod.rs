@@ -720,6 +720,12 @@ impl UploaderApp {
         };
         let was_finished = self.work.queue.get(id).map(|j| j.state.is_finished());
         self.work.queue.apply(id, update, Instant::now());
+        // Who started it is kept while it runs: a failed or cancelled one forgets it too.
+        let account = if self.work.queue.get(id).is_none_or(|j| j.state.is_finished()) {
+            self.runtime.started_as.remove(&id).unwrap_or_default()
+        } else {
+            String::new()
+        };
         if was_finished == Some(false)
             && let Some(job) = self.work.queue.get(id)
         {
@@ -740,7 +746,6 @@ impl UploaderApp {
             return;
         }
         let reused = matches!(job.state, JobState::Done { reused: true, .. });
-        let account = self.runtime.started_as.remove(&id).unwrap_or_default();
         if !reused {
             let entry = Entry {
                 name: job.source.display_name(),
