@@ -142,6 +142,7 @@ mod tests {
             format: None,
             size: None,
             uploaded_at,
+            account: String::new(),
         }
     }
 

@@ -31,6 +31,10 @@ pub struct Entry {
     pub size: Option<u64>,
     /// Seconds since the Unix epoch.
     pub uploaded_at: u64,
+    /// The name of the account whose token uploaded it (empty: the local service, or an entry
+    /// from before accounts).
+    #[serde(default)]
+    pub account: String,
 }
 
 impl Entry {
@@ -196,6 +200,7 @@ mod tests {
             format: Some(Format::Png),
             size: Some(10),
             uploaded_at: 1,
+            account: String::new(),
         }
     }
 

@@ -30,6 +30,8 @@
 //! - [`history`]: the upload history (append-only JSON lines).
 //! - [`thumb_cache`]: the History's thumbnails on disk (bounded, least recently used go).
 //! - [`token_store`]: where the token is kept (`GM_TOKEN`, keyring, a private file).
+//! - [`accounts`]: the named GroupMe accounts (`accounts.json`), the chosen one, name rules,
+//!   migration of the single token of earlier versions.
 //!
 //! **Clients**
 //! - [`client`]: the Image Service client (upload, mirror; retries, progress, cancel).
@@ -55,6 +57,7 @@
 //! - [`logging`]: logging set-up for every command.
 //! - [`fuzzing`]: the fuzz targets' properties (replayed by `cargo test`).
 
+pub mod accounts;
 pub mod app;
 pub mod backoff;
 pub mod batch;

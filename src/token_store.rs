@@ -6,6 +6,10 @@
 //! tests pass none or a fake), so nothing here reads the process environment. Keyring calls can
 //! block forever on a frozen provider, so each runs on its own thread with a timeout; the app
 //! loads and saves from its worker, never on the UI thread.
+//!
+//! Each account (`crate::accounts`) has its own entry and file, by its key
+//! ([`TokenStore::for_account`]); the key of earlier versions' single token keeps its entry
+//! (`access-token`) and file (`token`), so migrating moves nothing.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
@@ -75,6 +79,23 @@ pub trait Keyring: Send + Sync {
     fn get(&self) -> Result<Option<Token>, String>;
     /// Stores the token, or with `None` deletes it.
     fn set(&self, token: Option<&Token>) -> Result<(), String>;
+    /// The token of the account whose key is `user`. A keyring that holds one token (a test's)
+    /// has only the first account's: the others then go to their files.
+    fn get_account(&self, user: &str) -> Result<Option<Token>, String> {
+        if user == USER {
+            self.get()
+        } else {
+            Err("this keyring holds one token".into())
+        }
+    }
+    /// Stores (or with `None` deletes) the token of the account whose key is `user`.
+    fn set_account(&self, user: &str, token: Option<&Token>) -> Result<(), String> {
+        if user == USER {
+            self.set(token)
+        } else {
+            Err("this keyring holds one token".into())
+        }
+    }
 }
 
 /// The OS keyring: Secret Service on Linux.
@@ -83,10 +104,16 @@ pub struct SystemKeyring;
 
 impl Keyring for SystemKeyring {
     fn get(&self) -> Result<Option<Token>, String> {
-        keyring_get()
+        keyring_get(USER)
     }
     fn set(&self, token: Option<&Token>) -> Result<(), String> {
-        keyring_set(token)
+        keyring_set(USER, token)
+    }
+    fn get_account(&self, user: &str) -> Result<Option<Token>, String> {
+        keyring_get(user)
+    }
+    fn set_account(&self, user: &str, token: Option<&Token>) -> Result<(), String> {
+        keyring_set(user, token)
     }
 }
 
@@ -95,6 +122,8 @@ impl Keyring for SystemKeyring {
 pub struct TokenStore {
     /// The fallback file.
     file: PathBuf,
+    /// The keyring entry's user name: the account's key.
+    user: String,
     /// The `GM_TOKEN` value, read once by the caller; it wins over anything stored.
     env: Option<Token>,
     /// `None` in tests: never touch the person's real keyring.
@@ -105,6 +134,7 @@ impl std::fmt::Debug for TokenStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenStore")
             .field("file", &self.file)
+            .field("user", &self.user)
             .field("env", &self.env)
             .field("keyring", &self.keyring.is_some())
             .finish()
@@ -116,9 +146,33 @@ impl TokenStore {
     pub fn new(config_dir: &Path, env: Option<Token>, keyring: Option<Arc<dyn Keyring>>) -> Self {
         TokenStore {
             file: config_dir.join("token"),
+            user: USER.to_owned(),
             env,
             keyring,
         }
+    }
+
+    /// The store of one account, by its key (`crate::accounts`): its own keyring entry and
+    /// file (`token-KEY`; the key of earlier versions' token keeps `token`). `GM_TOKEN` is not
+    /// an account's: it is left out.
+    pub fn for_account(&self, key: &str) -> TokenStore {
+        let dir = self.file.parent().unwrap_or(Path::new("."));
+        let file = if key == USER {
+            dir.join("token")
+        } else {
+            dir.join(format!("token-{key}"))
+        };
+        TokenStore {
+            file,
+            user: key.to_owned(),
+            env: None,
+            keyring: self.keyring.clone(),
+        }
+    }
+
+    /// The `GM_TOKEN` value, if set.
+    pub fn env(&self) -> Option<&Token> {
+        self.env.as_ref()
     }
 
     /// Finds the token: `GM_TOKEN`, keyring, file. Blocking (bounded by a timeout).
@@ -126,8 +180,9 @@ impl TokenStore {
         if let Some(t) = &self.env {
             return (Some(t.clone()), TokenSource::Env);
         }
+        let user = self.user.clone();
         if let Some(keyring) = self.keyring.clone()
-            && let Some(Ok(Some(t))) = with_timeout(move || keyring.get())
+            && let Some(Ok(Some(t))) = with_timeout(move || keyring.get_account(&user))
         {
             return (Some(t), TokenSource::Keyring);
         }
@@ -141,7 +196,8 @@ impl TokenStore {
     pub fn save(&self, token: Option<&Token>) -> Result<TokenSource, SaveError> {
         if let Some(keyring) = self.keyring.clone() {
             let owned = token.cloned();
-            if let Some(Ok(())) = with_timeout(move || keyring.set(owned.as_ref())) {
+            let user = self.user.clone();
+            if let Some(Ok(())) = with_timeout(move || keyring.set_account(&user, owned.as_ref())) {
                 // Never leave an older copy in the file once the keyring holds it.
                 std::fs::remove_file(&self.file).ok();
                 return Ok(match token {
@@ -175,27 +231,27 @@ fn with_timeout<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Op
 }
 
 #[cfg(target_os = "linux")]
-fn entry() -> Result<keyring_core::Entry, String> {
+fn entry(user: &str) -> Result<keyring_core::Entry, String> {
     let store = zbus_secret_service_keyring_store::Store::new().map_err(|e| e.to_string())?;
     let store: std::sync::Arc<keyring_core::CredentialStore> = store;
-    keyring_core::Entry::new_in_store(&store, SERVICE, USER).map_err(|e| e.to_string())
+    keyring_core::Entry::new_in_store(&store, SERVICE, user).map_err(|e| e.to_string())
 }
 
 #[cfg(not(target_os = "linux"))]
-fn entry() -> Result<keyring_core::Entry, String> {
+fn entry(_user: &str) -> Result<keyring_core::Entry, String> {
     Err("no keyring store on this platform".into())
 }
 
-fn keyring_get() -> Result<Option<Token>, String> {
-    match entry()?.get_password() {
+fn keyring_get(user: &str) -> Result<Option<Token>, String> {
+    match entry(user)?.get_password() {
         Ok(p) => Ok(Token::new(p)),
         Err(keyring_core::Error::NoEntry) => Ok(None),
         Err(e) => Err(e.to_string()),
     }
 }
 
-fn keyring_set(token: Option<&Token>) -> Result<(), String> {
-    let entry = entry()?;
+fn keyring_set(user: &str, token: Option<&Token>) -> Result<(), String> {
+    let entry = entry(user)?;
     match token {
         Some(t) => entry.set_password(t.expose()).map_err(|e| e.to_string()),
         None => match entry.delete_credential() {
@@ -289,6 +345,37 @@ mod tests {
         assert_eq!(
             store.load(),
             (Some(stored), TokenSource::File(dir.path().join("token")))
+        );
+    }
+
+    #[test]
+    fn each_account_has_its_own_file_and_the_first_keeps_the_old_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let env = Token::new("env-token-0002").expect("t");
+        let store = TokenStore::new(dir.path(), Some(env), None);
+        let legacy = store.for_account(USER);
+        let other = store.for_account("account-0123456789ab");
+        let (a, b) = (
+            Token::new("legacy-token-0001").expect("t"),
+            Token::new("other-token-0003").expect("t"),
+        );
+        legacy.save(Some(&a)).expect("save");
+        other.save(Some(&b)).expect("save");
+        assert_eq!(
+            legacy.load(),
+            (Some(a), TokenSource::File(dir.path().join("token"))),
+            "GM_TOKEN is no account's"
+        );
+        let other_file = dir.path().join("token-account-0123456789ab");
+        assert_eq!(
+            other.load(),
+            (Some(b), TokenSource::File(other_file.clone()))
+        );
+        assert_eq!(other.save(None).expect("forget"), TokenSource::Nowhere);
+        assert!(!other_file.exists());
+        assert!(
+            dir.path().join("token").exists(),
+            "the other account's token stays"
         );
     }
 }

@@ -315,3 +315,94 @@ fn the_clipboard_keeper_without_a_display_says_why_and_exits_at_once() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn before_upload_flags_downscale_a_photo_and_leave_a_gif_as_it_is() {
+    let svc = start_service().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let photo = dir.path().join("photo.jpg");
+    let original = common::jpeg(1200, 900);
+    std::fs::write(&photo, &original).expect("write");
+    let anim = dir.path().join("anim.gif");
+    let gif = common::gif(800, 600, 2);
+    std::fs::write(&anim, &gif).expect("write");
+    let (photo, anim) = (
+        photo.to_str().expect("utf-8"),
+        anim.to_str().expect("utf-8"),
+    );
+    let out = upload(
+        &svc.url(),
+        &[
+            "--json",
+            "--max-side",
+            "600",
+            "--jpeg-quality",
+            "80",
+            photo,
+            anim,
+        ],
+    )
+    .await;
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        (&lines[0]["width"], &lines[0]["height"]),
+        (&600.into(), &450.into())
+    );
+    assert_eq!(lines[0]["original_bytes"], original.len());
+    let sent = lines[0]["sent_bytes"].as_u64().expect("sent_bytes");
+    assert!(sent < original.len() as u64, "{sent}");
+    let (status, stored, _) = common::get_bytes(lines[0]["url"].as_str().expect("url")).await;
+    assert_eq!(status, 200);
+    assert_eq!(stored.len() as u64, sent, "what was sent is what is stored");
+    assert_eq!(
+        common::decoded_size(&stored),
+        (600, 450),
+        "the stored original"
+    );
+    assert_eq!(
+        (&lines[1]["width"], &lines[1]["height"]),
+        (&800.into(), &600.into())
+    );
+    assert_eq!(lines[1]["sent_bytes"], gif.len());
+    assert_eq!(lines[1]["original_bytes"], gif.len());
+    let (_, stored, _) = common::get_bytes(lines[1]["url"].as_str().expect("url")).await;
+    assert_eq!(stored, gif, "the GIF is stored untouched");
+    assert_eq!(common::gif_frames(&stored), 2);
+    // Without the flags the photo goes as it is, and says so.
+    let lines = json_lines(&upload(&svc.url(), &["--json", photo]).await);
+    assert_eq!(lines[0]["width"], 1200);
+    assert_eq!(lines[0]["sent_bytes"], original.len());
+    assert_eq!(lines[0]["original_bytes"], original.len());
+}
+
+#[tokio::test]
+async fn bad_before_upload_values_are_usage_errors_that_say_why() {
+    for (args, says) in [
+        (
+            vec!["upload", "--max-side", "0"],
+            "invalid value '0' for '--max-side <N>': the long side must be a whole number of pixels from 256 to 16384",
+        ),
+        (
+            vec!["upload", "--reencode-above-mb", "-2"],
+            "invalid value '-2' for '--reencode-above-mb <M>': the size must be a number of megabytes above 0",
+        ),
+        (
+            vec!["send", "--group", "1", "--jpeg-quality", "101"],
+            "invalid value '101' for '--jpeg-quality <Q>': the JPEG quality must be a whole number from 1 to 100",
+        ),
+        (
+            vec!["upload", "--jpeg-quality", "70"],
+            "error: --jpeg-quality applies only with --max-side or --reencode-above-mb",
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut cmd = bin(dir.path());
+        cmd.env("GM_TOKEN", TOKEN).args(&args).arg("x.jpg");
+        let out = run(cmd).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert_eq!(text(&out.stdout), "");
+    }
+}

@@ -480,6 +480,46 @@ async fn send_uploads_then_sends_exactly_the_uploaded_url() {
 }
 
 #[tokio::test]
+async fn send_takes_the_before_upload_flags_and_says_the_sizes() {
+    let svc = start_service().await;
+    let api = GroupMeApi::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let photo = dir.path().join("photo.jpg");
+    let original = common::jpeg(800, 600);
+    std::fs::write(&photo, &original).expect("write");
+    let on_cdn = cdn("640x480.jpeg");
+    let mut cmd = bin(dir.path());
+    cmd.env("GM_TOKEN", TOKEN)
+        .env("GM_ENDPOINT", svc.url())
+        .env("GM_API_ENDPOINT", api.url())
+        .args(["send", "--group", "111", "--json", "--max-side", "300"])
+        .arg(&photo)
+        .arg(&on_cdn);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let url = lines[0]["picture_url"].as_str().expect("picture_url");
+    assert!(
+        url.starts_with(&format!("{}/300x225.jpeg.", svc.url())),
+        "{url}"
+    );
+    assert_eq!(lines[0]["original_bytes"], original.len());
+    let sent = lines[0]["sent_bytes"].as_u64().expect("sent_bytes");
+    let (_, stored, _) = common::get_bytes(url).await;
+    assert_eq!(stored.len() as u64, sent);
+    assert_eq!(common::decoded_size(&stored), (300, 225));
+    assert_eq!(api.posted()[0].picture_url, url);
+    // Already on GroupMe's CDN: sent as it is, no sizes.
+    assert_eq!(lines[1]["uploaded"], false);
+    assert_eq!(lines[1]["sent_bytes"], serde_json::Value::Null);
+    assert_eq!(lines[1]["original_bytes"], serde_json::Value::Null);
+}
+
+#[tokio::test]
 async fn send_as_a_bot_needs_no_token_for_cdn_urls() {
     let api = GroupMeApi::start().await;
     let dir = tempfile::tempdir().expect("dir");

@@ -51,6 +51,7 @@ fn uploaded(
         format: None,
         size: Some(size),
         uploaded_at,
+        account: String::new(),
     }
 }
 
@@ -253,6 +254,7 @@ fn a_long_history_asks_only_for_the_thumbnails_in_view() {
             format: None,
             size: Some(100),
             uploaded_at: 1_790_000_000 + i * 600,
+            account: String::new(),
         };
         lines.push_str(&serde_json::to_string(&entry).expect("json"));
         lines.push('\n');

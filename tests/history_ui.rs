@@ -59,6 +59,7 @@ fn entry(name: &str, uploaded_at: u64) -> Entry {
         format: None,
         size: Some(100),
         uploaded_at,
+        account: String::new(),
     }
 }
 

@@ -176,12 +176,13 @@ fn the_picker_sends_a_local_picture_through_groupme_with_the_exact_request() {
     assert_eq!(posted.len(), 1);
     assert_eq!(posted[0].picture_url, groupme_url);
 
-    // The card says where it went; the picker closed; the places are cached on disk.
+    // The card says where it went; the picker closed; the places are cached on disk, in the
+    // cache of the account whose token asked (here GM_TOKEN's, the account "environment").
     h.get_by_label_contains("sent to Climbing (group) at");
     assert!(h.query_by_label("Search").is_none(), "the picker closed");
     let cache = Dirs::under(world.root.path())
         .data
-        .join("groupme-places.json");
+        .join("groupme-places-environment.json");
     let cached = std::fs::read_to_string(cache).expect("cache");
     assert!(cached.contains("Climbing") && cached.contains("b0tabc123"));
 }
@@ -222,6 +223,7 @@ fn history_with_cdn_entry(world: &World) {
             format: None,
             size: None,
             uploaded_at: 1,
+            account: String::new(),
         })
         .expect("add");
 }

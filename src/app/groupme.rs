@@ -108,6 +108,8 @@ pub struct Delivery {
     pub state: DeliveryState,
     /// When it went, or last changed.
     pub at: u64,
+    /// The token it went with: a Retry sends as the same account, whichever is chosen now.
+    pub sender: Option<crate::token::Token>,
 }
 
 /// Where a delivery is.
@@ -201,6 +203,11 @@ pub struct GroupMeWork {
 }
 
 impl GroupMeWork {
+    /// Another account was chosen: its own cache holds its places.
+    pub(super) fn clear_refetch(&mut self) {
+        self.refetch = false;
+    }
+
     /// The deliveries of one picture, by its URL.
     pub fn deliveries_of<'a>(&'a self, url: &'a str) -> impl Iterator<Item = &'a Delivery> + 'a {
         self.deliveries.iter().filter(move |d| d.picture == url)
@@ -268,16 +275,17 @@ impl UploaderApp {
             GroupMeAction::RefreshPlaces => self.load_places(true),
             GroupMeAction::Send => self.send_picked(),
             GroupMeAction::Retry(id) => {
-                let Some(token) = self.work.token.clone() else {
-                    self.notice(NO_TOKEN, true);
-                    return;
-                };
+                let current = self.work.token.clone();
                 let Some(d) = self.work.groupme.deliveries.iter_mut().find(|d| d.id == id) else {
                     return;
                 };
                 if !matches!(d.state, DeliveryState::Failed(_)) {
                     return;
                 }
+                let Some(token) = d.sender.clone().or(current) else {
+                    self.notice(NO_TOKEN, true);
+                    return;
+                };
                 d.state = DeliveryState::Sending;
                 d.at = now_secs();
                 let job = d.job.clone();
@@ -329,9 +337,11 @@ impl UploaderApp {
         let last = self.work.groupme.places.places().cloned();
         self.work.groupme.places = PlacesState::Loading(last);
         self.work.groupme.refetch = false;
+        let account = self.work.accounts.list.chosen.clone().unwrap_or_default();
         self.send(Command::GroupMe(GroupMeCommand::LoadPlaces {
             token,
             refresh,
+            account,
         }));
     }
 
@@ -419,6 +429,7 @@ impl UploaderApp {
                 DeliveryState::Sending
             },
             at: now_secs(),
+            sender: self.work.token.clone(),
         });
         if uploading {
             self.notice(
@@ -515,6 +526,18 @@ pub fn places_cache(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("groupme-places.json")
 }
 
+/// The places cache of one account, by its key: the account migrated from earlier versions (and
+/// no account) keeps `cache`, each other has `groupme-places-KEY.json` beside it.
+pub fn account_cache(cache: &std::path::Path, account: &str) -> PathBuf {
+    if account.is_empty() || account == crate::accounts::LEGACY_KEY {
+        return cache.to_owned();
+    }
+    let stem = cache
+        .file_stem()
+        .map_or_else(|| "groupme-places".into(), |s| s.to_string_lossy());
+    cache.with_file_name(format!("{stem}-{account}.json"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,6 +576,21 @@ mod tests {
         assert_eq!(d.blocked(), None);
         d.text.push('x');
         assert!(d.blocked().expect("too long").contains("1001 characters"));
+    }
+
+    #[test]
+    fn each_account_has_its_places_cache() {
+        let cache = std::path::Path::new("/data/groupme-places.json");
+        assert_eq!(account_cache(cache, ""), cache);
+        assert_eq!(account_cache(cache, crate::accounts::LEGACY_KEY), cache);
+        assert_eq!(
+            account_cache(cache, "account-0123456789ab"),
+            std::path::Path::new("/data/groupme-places-account-0123456789ab.json")
+        );
+        assert_eq!(
+            account_cache(cache, crate::accounts::ENV_KEY),
+            std::path::Path::new("/data/groupme-places-environment.json")
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `crate::ui`) gets [`UiParts`]: it edits the settings and view its widgets are bound to and turns
 //! every other click into an [`Action`], applied after the pass.
 
+pub mod accounts;
 mod environment;
 pub mod groupme;
 pub mod history_thumbs;
@@ -90,8 +91,10 @@ pub enum Action {
     HistoryInView(Vec<String>),
     /// Take back the last history Remove or Clear (see [`Undo`]).
     Undo,
+    /// A new token for the chosen account (with none yet: the account "default").
     SaveToken(String),
-    ForgetToken,
+    /// Choose, add, rename or remove an account.
+    Account(accounts::AccountAction),
     SettingsChanged,
     SetTab(Tab),
     /// Send to…, Retry a send, Set as my avatar.
@@ -167,6 +170,8 @@ pub struct View {
     pub expanded: std::collections::HashSet<JobId>,
     /// The newest batch the queue list has scrolled into view (see `crate::queue_rows`).
     pub shown_batch: u64,
+    /// The Settings' account controls.
+    pub accounts: accounts::AccountsView,
 }
 
 impl Default for View {
@@ -182,6 +187,7 @@ impl Default for View {
             selected: Vec::new(),
             expanded: std::collections::HashSet::new(),
             shown_batch: 0,
+            accounts: accounts::AccountsView::default(),
         }
     }
 }
@@ -210,6 +216,8 @@ pub struct Work {
     pub path_completions: (String, Vec<crate::path_completion::Candidate>),
     /// Places, sends and who I am on GroupMe.
     pub groupme: groupme::GroupMeWork,
+    /// The GroupMe accounts; `token` is the chosen one's.
+    pub accounts: accounts::AccountsWork,
 }
 
 impl Work {
@@ -281,6 +289,8 @@ struct Runtime {
     clipboard_keeper: Option<PathBuf>,
     /// The path field's text whose completions were last asked of the worker.
     completion_asked: String,
+    /// The account each running upload started with (its name, for the history).
+    started_as: HashMap<JobId, String>,
 }
 
 /// What one Ctrl+V looked like so far. egui turns the key press into a paste of the clipboard's
@@ -327,6 +337,7 @@ impl UploaderApp {
             WorkerSetup {
                 history_path: config.dirs.history(),
                 settings_path: config.dirs.settings(),
+                accounts_path: config.dirs.config.join("accounts.json"),
                 token_store,
                 system_proxy: config.environment.system_proxy,
                 picker: config.picker,
@@ -363,6 +374,7 @@ impl UploaderApp {
                     error: config.local_error,
                 },
                 groupme: groupme::GroupMeWork::default(),
+                accounts: accounts::AccountsWork::default(),
             },
             images: Images::default(),
             runtime: Runtime {
@@ -374,6 +386,7 @@ impl UploaderApp {
                 last_copy: None,
                 clipboard_keeper: config.environment.clipboard_keeper.clone(),
                 completion_asked: String::new(),
+                started_as: HashMap::new(),
             },
         };
         let (urls, paths): (Vec<String>, Vec<String>) = config
@@ -534,6 +547,8 @@ impl UploaderApp {
             Vec::new()
         };
         for job in started {
+            let account = self.uploading_as();
+            self.runtime.started_as.insert(job.id, account);
             self.send(Command::Start {
                 job: job.id,
                 source: job.source,
@@ -749,12 +764,7 @@ impl UploaderApp {
                     );
                 }
             }
-            Event::TokenLoaded { token, source } => {
-                self.work.token = token;
-                self.work.token_source = source;
-                self.work.loading.token = false;
-                self.who_am_i();
-            }
+            Event::Accounts(event) => self.on_account_event(event),
             Event::GroupMe(event) => self.on_groupme_event(event),
             Event::Job(id, update) => self.on_job_update(id, update),
             Event::Preview(id, result) => match result {
@@ -787,17 +797,6 @@ impl UploaderApp {
                     self.work.path_completions = (typed, candidates);
                 }
             }
-            Event::TokenSaved(result) => match result {
-                Ok(source) => {
-                    let text = match source {
-                        TokenSource::Nowhere => "token forgotten".to_owned(),
-                        _ => format!("token saved: {}", source.place()),
-                    };
-                    self.work.token_source = source;
-                    self.notice(text, false);
-                }
-                Err(e) => self.notice(e, true),
-            },
         }
     }
 
@@ -808,6 +807,17 @@ impl UploaderApp {
         };
         let was_finished = self.work.queue.get(id).map(|j| j.state.is_finished());
         self.work.queue.apply(id, update, Instant::now());
+        // Who started it is kept while it runs: a failed or cancelled one forgets it too.
+        let account = if self
+            .work
+            .queue
+            .get(id)
+            .is_none_or(|j| j.state.is_finished())
+        {
+            self.runtime.started_as.remove(&id).unwrap_or_default()
+        } else {
+            String::new()
+        };
         if was_finished == Some(false)
             && let Some(job) = self.work.queue.get(id)
         {
@@ -843,6 +853,7 @@ impl UploaderApp {
                 format: url.format().or(job.info.map(|i| i.format)),
                 size: job.size,
                 uploaded_at: now_secs(),
+                account,
             };
             self.work.history.push(entry.clone());
             self.send(Command::History(HistoryOp::Add(entry)));
@@ -939,25 +950,8 @@ impl UploaderApp {
                     self.send(Command::History(op));
                 }
             }
-            Action::SaveToken(text) => {
-                if self.work.token_source == TokenSource::Env {
-                    self.notice("GM_TOKEN is set: unset it to store another token", true);
-                    return;
-                }
-                let Some(token) = Token::new(text) else {
-                    self.notice("the token is empty", true);
-                    return;
-                };
-                self.work.token = Some(token.clone());
-                self.view.token_input.clear();
-                self.send(Command::SaveToken(Some(token)));
-                self.token_changed();
-            }
-            Action::ForgetToken => {
-                self.work.token = None;
-                self.send(Command::SaveToken(None));
-                self.token_changed();
-            }
+            Action::SaveToken(text) => self.save_token(text),
+            Action::Account(action) => self.apply_account(action),
             Action::SettingsChanged => {
                 if let Some(EndpointChoice::Custom(u)) = &mut self.settings.endpoint {
                     u.clone_from(&self.view.custom_endpoint);

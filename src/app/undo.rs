@@ -94,6 +94,7 @@ mod tests {
             format: None,
             size: None,
             uploaded_at: 1,
+            account: String::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! range) and flattened into the commands' arguments; and what they build.
 
 use crate::client::{Client, ClientConfig, DEFAULT_ENDPOINT, UploadError};
+use crate::downscale::{BeforeUpload, MAX_SIDE, MIN_SIDE};
 use crate::groupme::{ApiClient, ApiConfig, ApiError, DEFAULT_API_ENDPOINT};
 use crate::token::Token;
 
@@ -67,6 +68,75 @@ impl ApiArg {
     }
 }
 
+/// What is done to files before upload (`upload`, `send`): the window's before-upload options.
+/// Off unless asked for; links (mirrored by the service) and GIFs or animations are sent as
+/// they are.
+#[derive(Debug, Default, clap::Args)]
+pub struct BeforeUploadArgs {
+    /// Downscale pictures whose long side exceeds N pixels (256 to 16384) before upload.
+    #[arg(long, value_name = "N", value_parser = parse_max_side, allow_negative_numbers = true)]
+    pub max_side: Option<u32>,
+    /// Re-encode pictures larger than M megabytes as JPEG (those with transparency keep their
+    /// format).
+    #[arg(long, value_name = "M", value_parser = parse_mb, allow_negative_numbers = true)]
+    pub reencode_above_mb: Option<f32>,
+    /// JPEG quality (1 to 100) of the pictures --max-side or --reencode-above-mb write
+    /// [default: 85].
+    #[arg(long, value_name = "Q", value_parser = parse_quality, allow_negative_numbers = true)]
+    pub jpeg_quality: Option<u8>,
+}
+
+impl BeforeUploadArgs {
+    /// The options these flags ask for, or why they make no sense together.
+    pub fn options(&self) -> Result<BeforeUpload, String> {
+        if self.jpeg_quality.is_some()
+            && self.max_side.is_none()
+            && self.reencode_above_mb.is_none()
+        {
+            return Err(
+                "--jpeg-quality applies only with --max-side or --reencode-above-mb".to_owned(),
+            );
+        }
+        let default = BeforeUpload::default();
+        Ok(BeforeUpload {
+            downscale: self.max_side.is_some(),
+            max_side: self.max_side.unwrap_or(default.max_side),
+            reencode: self.reencode_above_mb.is_some(),
+            jpeg_quality: self.jpeg_quality.unwrap_or(default.jpeg_quality),
+            reencode_above_mb: self.reencode_above_mb.unwrap_or(default.reencode_above_mb),
+        })
+    }
+}
+
+fn parse_max_side(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (MIN_SIDE..=MAX_SIDE).contains(n))
+        .ok_or_else(|| {
+            format!("the long side must be a whole number of pixels from {MIN_SIDE} to {MAX_SIDE}")
+        })
+}
+
+fn parse_quality(text: &str) -> Result<u8, String> {
+    text.trim()
+        .parse::<u8>()
+        .ok()
+        .filter(|q| (1..=100).contains(q))
+        .ok_or_else(|| "the JPEG quality must be a whole number from 1 to 100".to_owned())
+}
+
+fn parse_mb(text: &str) -> Result<f32, String> {
+    text.trim()
+        .parse::<f32>()
+        .ok()
+        .filter(|mb| mb.is_finite() && *mb > 0.0 && *mb <= 1000.0)
+        .ok_or_else(|| {
+            "the size must be a number of megabytes above 0 (e.g. 2 or 0.5), at most 1000"
+                .to_owned()
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory as _;
@@ -101,7 +171,10 @@ mod tests {
                 "--endpoint",
                 "--format",
                 "--help",
+                "--jpeg-quality",
                 "--json",
+                "--max-side",
+                "--reencode-above-mb",
                 "--token"
             ]
         );
@@ -115,7 +188,10 @@ mod tests {
                 "--endpoint",
                 "--group",
                 "--help",
+                "--jpeg-quality",
                 "--json",
+                "--max-side",
+                "--reencode-above-mb",
                 "--text",
                 "--token"
             ]
@@ -137,10 +213,66 @@ mod tests {
             .to_string();
         for line in [
             "Attempts per request",
+            "Downscale pictures whose long side exceeds N pixels",
             "Image Service root URL",
             "[default: 4]",
         ] {
             assert!(upload.contains(line) && send.contains(line), "{line}");
         }
+    }
+
+    #[test]
+    fn before_upload_flags_are_off_by_default_and_checked() {
+        use super::BeforeUploadArgs;
+        use crate::downscale::BeforeUpload;
+        use clap::Parser as _;
+
+        let none = BeforeUploadArgs::default().options().expect("none");
+        assert_eq!(none, BeforeUpload::default());
+        assert!(!none.is_on());
+        let parse = |args: &[&str]| {
+            let mut all = vec!["groupme-uploader", "upload"];
+            all.extend_from_slice(args);
+            all.push("x.jpg");
+            Cli::try_parse_from(all)
+        };
+        let Ok(Cli {
+            command: Some(crate::cli::Command::Upload(args)),
+        }) = parse(&["--max-side", "1024", "--jpeg-quality", "70"])
+        else {
+            panic!("parses");
+        };
+        assert_eq!(
+            args.before_upload.options(),
+            Ok(BeforeUpload {
+                downscale: true,
+                max_side: 1024,
+                jpeg_quality: 70,
+                ..BeforeUpload::default()
+            })
+        );
+        for (args, says) in [
+            (["--max-side", "0"], "from 256 to 16384"),
+            (["--max-side", "-5"], "from 256 to 16384"),
+            (["--max-side", "100000"], "from 256 to 16384"),
+            (["--jpeg-quality", "101"], "from 1 to 100"),
+            (["--jpeg-quality", "0"], "from 1 to 100"),
+            (["--reencode-above-mb", "0"], "above 0"),
+            (["--reencode-above-mb", "-1.5"], "above 0"),
+            (["--reencode-above-mb", "NaN"], "above 0"),
+        ] {
+            let e = parse(&args).expect_err("refused").to_string();
+            assert!(e.contains(args[0]) && e.contains(says), "{args:?}: {e}");
+        }
+        let Ok(Cli {
+            command: Some(crate::cli::Command::Upload(args)),
+        }) = parse(&["--jpeg-quality", "70"])
+        else {
+            panic!("parses");
+        };
+        assert_eq!(
+            args.before_upload.options(),
+            Err("--jpeg-quality applies only with --max-side or --reencode-above-mb".to_owned())
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use super::args::{ApiArg, NO_TOKEN, ServiceArgs, TokenArg};
+use super::args::{ApiArg, BeforeUploadArgs, NO_TOKEN, ServiceArgs, TokenArg};
 use super::upload::{in_order, progress_bars, upload_one};
 use crate::client::{Client, UploadError};
 use crate::groupme::{ApiClient, ApiError, Destination, Outgoing, PictureUrl, Sent, check_text};
@@ -40,6 +40,8 @@ pub struct SendArgs {
     pub api: ApiArg,
     #[command(flatten)]
     pub token: TokenArg,
+    #[command(flatten)]
+    pub before_upload: BeforeUploadArgs,
     /// Image files, image links, or URLs already on GroupMe's CDN (sent as they are).
     #[arg(required = true, value_name = "FILE|URL")]
     pub items: Vec<String>,
@@ -57,12 +59,18 @@ struct JsonLine<'a> {
     /// `posted` (201), `already_posted` (409: an earlier attempt went) or `accepted` (a bot's 202).
     status: &'static str,
     message_id: Option<&'a str>,
+    /// For a file this run uploaded: bytes sent, and the file's own size (they differ when a
+    /// before-upload option applied); `null` otherwise.
+    sent_bytes: Option<u64>,
+    original_bytes: Option<u64>,
 }
 
 /// A picture ready to send, and whether this run uploaded it.
 struct Ready {
     picture: PictureUrl,
     uploaded: bool,
+    /// (bytes sent, bytes of the file) for a file this run uploaded.
+    sizes: Option<(u64, u64)>,
 }
 
 /// Runs `send`; exit 0 when every picture was sent, 1 when any failed, 2 on usage errors.
@@ -80,6 +88,10 @@ pub async fn run(args: SendArgs) -> ExitCode {
     if let Err(e) = check_text(&args.text) {
         return usage(e.to_string());
     }
+    let before_upload = match args.before_upload.options() {
+        Ok(options) => options,
+        Err(e) => return usage(e),
+    };
     let token = args.token.get();
     let on_cdn: Vec<Option<PictureUrl>> = args
         .items
@@ -103,7 +115,7 @@ pub async fn run(args: SendArgs) -> ExitCode {
         Err(e) => return usage(e.to_string()),
     };
 
-    let ready = resolve(&args.items, on_cdn, uploader.as_ref()).await;
+    let ready = resolve(&args.items, on_cdn, uploader.as_ref(), &before_upload).await;
     let mut failed = ready.iter().filter(|r| r.is_none()).count();
     if let Some(other) = ready
         .iter()
@@ -190,6 +202,7 @@ async fn resolve(
     items: &[String],
     on_cdn: Vec<Option<PictureUrl>>,
     uploader: Option<&Client>,
+    before_upload: &crate::downscale::BeforeUpload,
 ) -> Vec<Option<Ready>> {
     let bars = progress_bars();
     let tasks = items.iter().zip(on_cdn).map(|(item, picture)| {
@@ -199,17 +212,19 @@ async fn resolve(
                 return Ok(Ready {
                     picture,
                     uploaded: false,
+                    sizes: None,
                 });
             }
             // Never hit: `run` makes the client whenever an item is not on the CDN.
             let Some(client) = uploader else {
                 return Err(UploadError::Cancelled);
             };
-            upload_one(client, item, bars)
+            upload_one(client, item, before_upload, bars)
                 .await
-                .map(|(uploaded, _)| Ready {
-                    picture: PictureUrl::uploaded(&uploaded),
+                .map(|done| Ready {
+                    picture: PictureUrl::uploaded(&done.uploaded),
                     uploaded: true,
+                    sizes: done.sizes,
                 })
         }
     });
@@ -260,6 +275,8 @@ fn render(source: &str, ready: &Ready, to: &Destination, sent: &Sent, json: bool
                 Sent::Accepted => "accepted",
             },
             message_id: sent.message_id(),
+            sent_bytes: ready.sizes.map(|s| s.0),
+            original_bytes: ready.sizes.map(|s| s.1),
         };
         return serde_json::to_string(&line).unwrap_or_default();
     }

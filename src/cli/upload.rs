@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 use futures_util::StreamExt as _;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::args::{NO_TOKEN, ServiceArgs, TokenArg};
+use super::args::{BeforeUploadArgs, NO_TOKEN, ServiceArgs, TokenArg};
 use crate::cdn_url::Format;
 use crate::client::{Client, Event, Options, UploadError, Uploaded};
+use crate::downscale::BeforeUpload;
 use crate::probe::ImageInfo;
+use crate::reencode::Outcome;
 use crate::snippet::Snippet;
 
 /// Arguments of `upload`.
@@ -21,6 +23,8 @@ pub struct UploadArgs {
     pub service: ServiceArgs,
     #[command(flatten)]
     pub token: TokenArg,
+    #[command(flatten)]
+    pub before_upload: BeforeUploadArgs,
     /// Print one JSON object per line instead of plain lines.
     #[arg(long)]
     pub json: bool,
@@ -47,6 +51,19 @@ struct JsonLine<'a> {
     width: Option<u32>,
     height: Option<u32>,
     format: Option<Format>,
+    /// Bytes sent and the file's own size (`null` for a mirrored link: the service fetched it).
+    sent_bytes: Option<u64>,
+    original_bytes: Option<u64>,
+}
+
+/// One item uploaded or mirrored.
+pub(super) struct Done {
+    pub(super) uploaded: Uploaded,
+    /// What the probe found in what was sent.
+    pub(super) info: Option<ImageInfo>,
+    /// For a file: (bytes sent, bytes of the file) — they differ when a before-upload option
+    /// applied.
+    pub(super) sizes: Option<(u64, u64)>,
 }
 
 /// Runs `upload`; exit 0 when every item succeeded, 1 when any failed, 2 on usage errors.
@@ -54,6 +71,13 @@ pub async fn run(args: UploadArgs) -> ExitCode {
     let Some(token) = args.token.get() else {
         eprintln!("error: {NO_TOKEN}");
         return ExitCode::from(super::USAGE_ERROR);
+    };
+    let before_upload = match args.before_upload.options() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::USAGE_ERROR);
+        }
     };
     let client = match args.service.client(token) {
         Ok(c) => c,
@@ -66,13 +90,13 @@ pub async fn run(args: UploadArgs) -> ExitCode {
     let uploads = args
         .items
         .iter()
-        .map(|item| upload_one(&client, item, &bars));
+        .map(|item| upload_one(&client, item, &before_upload, &bars));
     let results = in_order(uploads, usize::from(args.concurrency)).await;
     bars.clear().ok();
     let mut failed = 0usize;
     for (item, result) in args.items.iter().zip(results) {
         match result {
-            Ok((uploaded, info)) => println!("{}", render(item, &uploaded, info, &args)),
+            Ok(done) => println!("{}", render(item, &done, &args)),
             Err(UploadError::File(e)) => {
                 failed += 1;
                 eprintln!("error: {e}");
@@ -115,11 +139,13 @@ pub(super) async fn in_order<T>(
     results.into_iter().map(|(_, r)| r).collect()
 }
 
+/// Uploads a file (after the before-upload options) or mirrors a link, with a progress bar.
 pub(super) async fn upload_one(
     client: &Client,
     item: &str,
+    before_upload: &BeforeUpload,
     bars: &MultiProgress,
-) -> Result<(Uploaded, Option<ImageInfo>), UploadError> {
+) -> Result<Done, UploadError> {
     let bar = bars.add(ProgressBar::new(0));
     bar.set_style(
         ProgressStyle::with_template(
@@ -158,15 +184,59 @@ pub(super) async fn upload_one(
         ..Options::default()
     };
     let result = if crate::jobs::is_web_url(item) {
-        client.mirror(item, &options).await
+        client.mirror(item, &options).await.map(|u| (u, None))
     } else {
-        client
-            .upload_file(std::path::Path::new(item), &options)
-            .await
+        upload_path(client, std::path::Path::new(item), before_upload, &options).await
     };
     bar.finish_and_clear();
     let info = info.lock().ok().and_then(|slot| *slot);
-    result.map(|u| (u, info))
+    result.map(|(uploaded, sizes)| Done {
+        uploaded,
+        info,
+        sizes,
+    })
+}
+
+/// Streams the file from disk when no option is on; else reads it, applies the options (off the
+/// async threads) and sends the result, or the file as it is when nothing applied (a GIF, a
+/// small picture). Returns the sizes sent and read.
+async fn upload_path(
+    client: &Client,
+    path: &std::path::Path,
+    before_upload: &BeforeUpload,
+    options: &Options,
+) -> Result<(Uploaded, Option<(u64, u64)>), UploadError> {
+    if !before_upload.is_on() {
+        let uploaded = client.upload_file(path, options).await?;
+        let len = tokio::fs::metadata(path).await.map(|m| m.len()).ok();
+        return Ok((uploaded, len.map(|l| (l, l))));
+    }
+    // The probe first: a folder, an unreadable file or a non-image says so in its usual words.
+    let owned = path.to_owned();
+    tokio::task::spawn_blocking(move || crate::probe::probe_file(&owned))
+        .await
+        .map_err(|e| UploadError::Network(format!("probe task failed: {e}")))??;
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|source| crate::probe::FileProbeError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    let original = bytes.len() as u64;
+    let wanted = *before_upload;
+    let (bytes, outcome) = tokio::task::spawn_blocking(move || {
+        let outcome = crate::reencode::apply(&bytes, &wanted);
+        (bytes, outcome)
+    })
+    .await
+    .map_err(|e| UploadError::Network(format!("shrink task failed: {e}")))?;
+    let send = match outcome? {
+        Outcome::Reduced(r) => r.bytes,
+        Outcome::Unchanged | Outcome::KeptAnimation => bytes,
+    };
+    let sent = send.len() as u64;
+    let uploaded = client.upload_bytes(send, options).await?;
+    Ok((uploaded, Some((sent, original))))
 }
 
 fn short_name(item: &str) -> String {
@@ -178,7 +248,8 @@ fn short_name(item: &str) -> String {
     short
 }
 
-fn render(source: &str, uploaded: &Uploaded, info: Option<ImageInfo>, args: &UploadArgs) -> String {
+fn render(source: &str, done: &Done, args: &UploadArgs) -> String {
+    let (uploaded, info) = (&done.uploaded, done.info);
     let url = &uploaded.url;
     if !args.json {
         return args.format.render(&url.to_string());
@@ -197,6 +268,8 @@ fn render(source: &str, uploaded: &Uploaded, info: Option<ImageInfo>, args: &Upl
         width,
         height,
         format: url.format().or(info.map(|i| i.format)),
+        sent_bytes: done.sizes.map(|s| s.0),
+        original_bytes: done.sizes.map(|s| s.1),
     };
     serde_json::to_string(&line).unwrap_or_default()
 }

@@ -60,6 +60,9 @@ pub enum UploadError {
     MalformedAnswer(String),
     #[error("cancelled")]
     Cancelled,
+    /// The before-upload options could not be applied (the CLI's `--max-side` and friends).
+    #[error(transparent)]
+    Shrink(#[from] crate::reencode::ReencodeError),
 }
 
 fn detail_suffix(detail: &Option<String>) -> String {

@@ -238,6 +238,9 @@ fn entry_ui(
                     if let (Some(w), Some(h)) = (entry.width, entry.height) {
                         facts.push(format!("{w}×{h}"));
                     }
+                    if !entry.account.is_empty() {
+                        facts.push(format!("account {}", entry.account));
+                    }
                     ui.label(egui::RichText::new(facts.join(" · ")).weak())
                         .on_hover_text(gallery::full_label(entry.uploaded_at, &Local));
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {

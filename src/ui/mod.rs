@@ -2,6 +2,7 @@
 //! bound to (text, the settings' checkboxes and sliders, the tab); every other click becomes an
 //! [`Action`](crate::app::Action) that the app applies after the pass.
 
+mod accounts;
 mod before_upload;
 mod copy_button;
 mod elide;

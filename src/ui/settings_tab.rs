@@ -1,4 +1,4 @@
-//! The settings tab: token (masked), endpoint, concurrency, copy behaviour, privacy.
+//! The settings tab: token (masked), accounts, endpoint, concurrency, copy behaviour, privacy.
 
 use eframe::egui;
 
@@ -59,11 +59,10 @@ pub fn settings_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<A
                 if ui.button("Save token").clicked() {
                     actions.push(Action::SaveToken(app.view.token_input.clone()));
                 }
-                if app.work.token.is_some() && ui.button("Forget token").clicked() {
-                    actions.push(Action::ForgetToken);
-                }
             });
         }
+        ui.add_space(10.0);
+        super::accounts::accounts_settings_ui(ui, app, actions);
         ui.add_space(10.0);
         ui.heading("Upload to");
         let mut choice = app.settings.endpoint.clone();

@@ -39,6 +39,10 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Ac
                 ui.label(format!("Custom service: {url}"));
             }
         }
+        if !app.work.accounts.choices().is_empty() {
+            ui.separator();
+            super::accounts::account_picker_ui(ui, app, actions);
+        }
     });
     ui.add_space(2.0);
     ui.horizontal(|ui| {

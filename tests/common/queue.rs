@@ -61,6 +61,7 @@ pub fn entry(name: &str, uploaded_at: u64) -> Entry {
         format: None,
         size: Some(123_456),
         uploaded_at,
+        account: String::new(),
     }
 }
 

@@ -63,8 +63,13 @@ pub struct Job {
 /// What the app asks of GroupMe.
 #[derive(Debug)]
 pub enum GroupMeCommand {
-    /// The cached places, or GroupMe's when `refresh` or none are cached.
-    LoadPlaces { token: Token, refresh: bool },
+    /// The cached places, or GroupMe's when `refresh` or none are cached. `account` is the
+    /// key of the account whose token it is: each has its own cache.
+    LoadPlaces {
+        token: Token,
+        refresh: bool,
+        account: String,
+    },
     /// Run deliveries one after the other, in this order (several selected pictures arrive
     /// in the order picked, the text with the first).
     Run { token: Token, jobs: Vec<(u64, Job)> },
@@ -93,9 +98,14 @@ pub fn handle(setup: &GroupMeSetup, out: Outbox, command: GroupMeCommand) {
     tokio::spawn(async move {
         let tell = |event| out.send(Event::GroupMe(event));
         match command {
-            GroupMeCommand::LoadPlaces { token, refresh } => {
+            GroupMeCommand::LoadPlaces {
+                token,
+                refresh,
+                account,
+            } => {
+                let cache = crate::app::groupme::account_cache(&setup.places_cache, &account);
                 tell(GroupMeEvent::Places(
-                    load_places(&setup, token, refresh).await,
+                    load_places(&setup, &cache, token, refresh).await,
                 ));
             }
             GroupMeCommand::WhoAmI(token) => {
@@ -119,8 +129,13 @@ fn api(setup: &GroupMeSetup, token: Option<Token>) -> Result<ApiClient, String> 
     ApiClient::new(config).map_err(|e| e.to_string())
 }
 
-async fn load_places(setup: &GroupMeSetup, token: Token, refresh: bool) -> Result<Places, String> {
-    if !refresh && let Some(cached) = read_cache(&setup.places_cache).await {
+async fn load_places(
+    setup: &GroupMeSetup,
+    cache: &Path,
+    token: Token,
+    refresh: bool,
+) -> Result<Places, String> {
+    if !refresh && let Some(cached) = read_cache(cache).await {
         return Ok(cached);
     }
     let api = api(setup, Some(token))?;
@@ -155,7 +170,7 @@ async fn load_places(setup: &GroupMeSetup, token: Token, refresh: bool) -> Resul
         fetched_at: now_secs(),
         places,
     };
-    let path = setup.places_cache.clone();
+    let path = cache.to_owned();
     let json = serde_json::to_vec_pretty(&places).map_err(|e| e.to_string())?;
     let written =
         tokio::task::spawn_blocking(move || crate::files::write_atomic(&path, &json)).await;

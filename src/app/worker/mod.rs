@@ -14,10 +14,12 @@
 //! - `writers`: the history and settings writer threads.
 //! - `groupme`: Send to… and Set as my avatar (places, sends, uploads to GroupMe first), who I am.
 //! - `thumbs`: the service's `.preview` thumbnails through the disk cache (cards and History).
+//! - `accounts`: the account list and each account's token (its own thread, in order).
 //!
 //! A new source (screen capture, a new paste kind) goes in `sources`; a new action on a finished
 //! picture (sending it to a chat) is a [`Command`] with its own file beside `upload`.
 
+mod accounts;
 mod groupme;
 mod shrink;
 mod sources;
@@ -25,6 +27,7 @@ mod thumbs;
 mod upload;
 mod writers;
 
+pub use accounts::{AccountCommand, AccountEvent, Loaded as LoadedAccounts, StoredToken};
 pub use groupme::{
     Deed, GroupMeCommand, GroupMeEvent, GroupMeSetup, Job as GroupMeJob, Picture, PictureFile,
 };
@@ -52,7 +55,7 @@ use crate::jobs::{Failure, JobId, Source, Update};
 use crate::preview::{self, PreviewImage};
 use crate::settings::Settings;
 use crate::token::Token;
-use crate::token_store::{TokenSource, TokenStore};
+use crate::token_store::TokenStore;
 
 /// How long closing waits for cancelled uploads to end.
 const UPLOAD_STOP_DEADLINE: Duration = Duration::from_secs(5);
@@ -120,7 +123,8 @@ pub enum Command {
     Notify(crate::batch::Message),
     /// Settings to write (debounced: the newest wins).
     SaveSettings(Settings),
-    SaveToken(Option<Token>),
+    /// The account list and the accounts' tokens.
+    Accounts(AccountCommand),
     /// Closing, first step: cancel every upload and wait (bounded) until they have ended and
     /// sent their last event; then answer. Nothing new starts after this.
     StopUploads(std::sync::mpsc::Sender<()>),
@@ -156,18 +160,14 @@ pub enum Event {
         typed: String,
         candidates: Vec<crate::path_completion::Candidate>,
     },
-    TokenSaved(Result<TokenSource, String>),
+    /// The account list and tokens were read (at start), a token was stored, a write failed.
+    Accounts(AccountEvent),
     /// At start: the settings file was read (defaults when missing or damaged).
     SettingsLoaded(Settings),
     /// At start: the history file was read; `skipped` damaged lines.
     HistoryLoaded {
         entries: Vec<Entry>,
         skipped: usize,
-    },
-    /// At start: the token was looked up (`GM_TOKEN`, keyring, file).
-    TokenLoaded {
-        token: Option<Token>,
-        source: TokenSource,
     },
     /// What a GroupMe API job answered.
     GroupMe(GroupMeEvent),
@@ -181,6 +181,8 @@ pub type Repaint = Arc<dyn Fn() + Send + Sync>;
 pub struct WorkerSetup {
     pub history_path: PathBuf,
     pub settings_path: PathBuf,
+    /// `accounts.json`: the account names and keys.
+    pub accounts_path: PathBuf,
     pub token_store: TokenStore,
     /// Use the system's proxy settings (off in tests).
     pub system_proxy: bool,
@@ -220,13 +222,14 @@ struct Worker {
     history: Option<std::sync::mpsc::Sender<HistoryOp>>,
     /// The settings writer thread's queue, as `history`.
     settings: Option<std::sync::mpsc::Sender<Settings>>,
+    /// The account thread's queue, as `history`.
+    accounts: Option<std::sync::mpsc::Sender<AccountCommand>>,
     /// The two writer threads, joined when closing.
     writers: Vec<std::thread::JoinHandle<()>>,
     /// The upload tasks, awaited when closing.
     uploads: tokio::task::JoinSet<()>,
     /// Set by [`Command::StopUploads`]: nothing new starts.
     closing: bool,
-    token_store: TokenStore,
     /// Use the system's proxy settings for uploads (off in tests).
     system_proxy: bool,
     picker: Arc<dyn FilePicker>,
@@ -250,6 +253,7 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
     let known = Arc::new(Mutex::new(KnownIndex::new()));
     let (history_tx, history_rx) = std::sync::mpsc::channel();
     let (settings_tx, settings_rx) = std::sync::mpsc::channel();
+    let (accounts_tx, accounts_rx) = std::sync::mpsc::channel();
     let writers = vec![
         {
             let known = known.clone();
@@ -262,16 +266,15 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
             let path = setup.settings_path;
             std::thread::spawn(move || settings_writer(&path, &settings_rx, &out))
         },
-    ];
-    {
         // A keyring may take seconds (or its whole timeout) to answer: never before the first
         // frame, never on the UI thread.
-        let store = setup.token_store.clone();
-        runtime.spawn_blocking(move || {
-            let (token, source) = store.load();
-            outbox.send(Event::TokenLoaded { token, source });
-        });
-    }
+        accounts::spawn(
+            setup.token_store,
+            setup.accounts_path,
+            accounts_rx,
+            outbox.clone(),
+        ),
+    ];
     let worker = Worker {
         out: Outbox {
             events: ev_tx,
@@ -286,10 +289,10 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         known,
         history: Some(history_tx),
         settings: Some(settings_tx),
+        accounts: Some(accounts_tx),
         writers,
         uploads: tokio::task::JoinSet::new(),
         closing: false,
-        token_store: setup.token_store,
         system_proxy: setup.system_proxy,
         picker: setup.picker,
         clipboard: setup.clipboard,
@@ -380,6 +383,7 @@ impl Worker {
     async fn flush(&mut self) {
         self.history = None;
         self.settings = None;
+        self.accounts = None;
         let writers = std::mem::take(&mut self.writers);
         let joined = tokio::task::spawn_blocking(move || {
             for writer in writers {
@@ -531,12 +535,16 @@ impl Worker {
                     ));
                 }
             }
-            Command::SaveToken(token) => {
-                let store = self.token_store.clone();
-                tokio::task::spawn_blocking(move || {
-                    let saved = store.save(token.as_ref()).map_err(|e| e.to_string());
-                    out.send(Event::TokenSaved(saved));
-                });
+            Command::Accounts(command) => {
+                let sent = self
+                    .accounts
+                    .as_ref()
+                    .is_some_and(|w| w.send(command).is_ok());
+                if !sent {
+                    out.send(Event::Notice(
+                        "the account storage stopped; changes are not saved".into(),
+                    ));
+                }
             }
             Command::GroupMe(command) => groupme::handle(&self.groupme, out, command),
             Command::StopUploads(done) | Command::Flush(done) => {
