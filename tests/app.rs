@@ -1057,6 +1057,9 @@ fn a_copy_button_says_copied_at_itself_then_reverts_without_input() {
     drop_files(&mut h, &[file]);
     wait_until(&mut h, "the upload", |app| all_done(app, 1));
     let url = done_url(h.state(), 0).to_string();
+    // The row opened to its card, where every variant has its own Copy button.
+    h.get_by_label("Show details: feedback.png").click();
+    h.run_steps(2);
     let before = h.get_by_label("Copy Preview").rect();
     h.get_by_label("Copy Preview").click();
     h.step(); // the click's frame
@@ -1070,7 +1073,8 @@ fn a_copy_button_says_copied_at_itself_then_reverts_without_input() {
         "the button, where it was, the same size"
     );
     assert!(h.query_by_label("Copy Preview").is_none());
-    h.get_by_label("Copy URL");
+    // The row's Copy URL and the card's keep their labels.
+    assert_eq!(h.query_all_by_label("Copy URL").count(), 2);
     assert_eq!(copies(&copied), [format!("{url}.preview")]);
     assert!(
         h.query_by_label_contains("copied").is_none(),
