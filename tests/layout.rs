@@ -1,6 +1,6 @@
 //! The window at its minimum size (560×420) and a large one (1600×1000) under egui_kittest: in
 //! every view (empty queue; a finished, a failed and an uploading item, closed and open; the path
-//! field; Settings with a token; History), every interactive widget lies inside the window and
+//! field; Settings with two accounts; History), every interactive widget lies inside the window and
 //! its scroll area, and none overlaps another.
 
 mod common;
@@ -160,12 +160,35 @@ fn every_view_fits(size: [f32; 2]) {
     h.state_mut().work.no_file_dialog = None;
 
     let app = h.state_mut();
-    app.work.token = groupme_uploader::token::Token::new("0123456789abcdef0123456789abcdef");
-    app.work.token_source = TokenSource::File(world.root.path().join("config/token"));
+    let token = groupme_uploader::token::Token::new("0123456789abcdef0123456789abcdef");
+    let source = TokenSource::File(world.root.path().join("config/token"));
+    app.work.token = token.clone();
+    app.work.token_source = source.clone();
+    // Two accounts, one with a name as long as a name may be (40 characters).
+    let names = ["me", "the club's bot owner, for the spring fair"];
+    for (i, name) in names.into_iter().enumerate() {
+        let key = format!("k{i}");
+        app.work
+            .accounts
+            .list
+            .accounts
+            .push(groupme_uploader::accounts::Account {
+                name: name.into(),
+                key: key.clone(),
+            });
+        app.work.accounts.tokens.insert(
+            key,
+            groupme_uploader::app::worker::StoredToken {
+                token: token.clone(),
+                source: source.clone(),
+            },
+        );
+    }
+    app.work.accounts.list.chosen = Some("k1".into());
     app.view.tab = Tab::Settings;
     h.run_steps(3);
-    h.get_by_label("Forget token");
-    assert_nothing_clipped(&h, size, "Settings with a token in a file");
+    assert_eq!(h.query_all_by_label("Rename").count(), 2);
+    assert_nothing_clipped(&h, size, "Settings with two accounts, tokens in files");
 
     h.state_mut().view.tab = Tab::History;
     h.run_steps(3);
