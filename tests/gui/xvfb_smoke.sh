@@ -43,7 +43,9 @@ done
 
 # Xvfb picks a free display itself and writes its number to fd 3 once it accepts connections
 # (a fixed number can be held by another server or a stale /tmp/.X*-lock on a shared machine).
-Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$work/displayfd" 2>"$work/xvfb.log" &
+# -noreset: by default Xvfb resets when its last client leaves (here xdpyinfo), and a client
+# connecting during that reset is refused ("Failed to open connection to X server": CI saw it).
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp -noreset 3>"$work/displayfd" 2>"$work/xvfb.log" &
 xvfb=$!
 for _ in $(seq 300); do
   [ -s "$work/displayfd" ] && break
