@@ -22,6 +22,8 @@ work=$(mktemp -d)
 cleanup() {
   [ -n "${app:-}" ] && kill "$app" 2>/dev/null || true
   [ -n "${keeper:-}" ] && kill "$keeper" 2>/dev/null || true
+  # The xclip that took the clipboard over still serves it: stop it before its server goes.
+  [ -n "${elsewhere:-}" ] && kill "$elsewhere" 2>/dev/null || true
   [ -n "${xvfb:-}" ] && kill "$xvfb" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -178,7 +180,9 @@ sockets=$(find "/proc/$keeper/fd" -lname 'socket:*' | wc -l)
 visible=$(xdotool search --onlyvisible --name '' 2>/dev/null | sort | paste -sd ' ')
 [ "$visible" = "$visible_before" ] || fail "windows shown after exit: $visible (before the app: $visible_before); the keeper must show none"
 # Another program copies: the keeper lets go and exits.
-printf 'copied elsewhere' | xclip -selection clipboard
+# (-quiet: xclip stays in the foreground, so its pid is known and cleanup stops it.)
+printf 'copied elsewhere' | xclip -quiet -selection clipboard >/dev/null 2>&1 &
+elsewhere=$!
 for _ in $(seq 50); do
   kill -0 "$keeper" 2>/dev/null || break
   sleep 0.2
