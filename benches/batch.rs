@@ -179,6 +179,25 @@ struct Run {
     ok: usize,
     /// Everything else: non-2xx statuses (000 when curl got no answer), or ours' error lines.
     failures: Vec<String>,
+    /// CPU seconds (user + system) of the client's processes and of `serve`.
+    client_cpu: f64,
+    serve_cpu: f64,
+}
+
+/// CPU seconds (user + system) a running process has used so far, from `/proc/PID/stat`.
+fn cpu_of(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    // utime and stime are the line's fields 14 and 15: 11 and 12 counted from 0 after the name.
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    // USER_HZ, 100 on Linux's every architecture that matters here.
+    ticks / 100.0
 }
 
 /// Starts `serve` on an empty store and uploads every file in `images` once with `who`.
@@ -193,22 +212,23 @@ async fn run(who: Contender, binary: &Path, images: &Path, files: &[String]) -> 
     )
     .await;
     let root = tempfile::tempdir().expect("isolated root");
-    let mut cmd = match who {
+    // Under GNU time, for the CPU the client used (every process it started included).
+    let cpu_file = root.path().join("cpu");
+    let mut cmd = common::isolated::command("/usr/bin/time", root.path());
+    cmd.args(["-f", "%U %S", "-o"]).arg(&cpu_file);
+    match who {
         Contender::Ours => {
-            let mut cmd = common::isolated::command(binary, root.path());
-            cmd.args(["upload", "--endpoint", &serve.url, "--json"])
+            cmd.arg(binary)
+                .args(["upload", "--endpoint", &serve.url, "--json"])
                 .args(files)
                 .env("GM_TOKEN", INSTANCE_TOKEN);
-            cmd
         }
         Contender::Baseline => {
-            let mut cmd = common::isolated::command("sh", root.path());
-            cmd.args(["-c", BASELINE])
+            cmd.args(["sh", "-c", BASELINE])
                 .env("TOKEN", INSTANCE_TOKEN)
                 .env("URL", &serve.url);
-            cmd
         }
-    };
+    }
     cmd.current_dir(images)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -219,7 +239,15 @@ async fn run(who: Contender, binary: &Path, images: &Path, files: &[String]) -> 
         .expect("join")
         .expect("run the contender");
     let wall = started.elapsed();
+    let serve_cpu = cpu_of(serve.pid());
     drop(serve);
+    let client_cpu = std::fs::read_to_string(&cpu_file)
+        .ok()
+        .and_then(|s| {
+            let mut v = s.lines().last()?.split(' ').map(|t| t.parse::<f64>().ok());
+            Some(v.next()?? + v.next()??)
+        })
+        .unwrap_or(f64::NAN);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let (ok, mut failures) = match who {
@@ -241,7 +269,13 @@ async fn run(who: Contender, binary: &Path, images: &Path, files: &[String]) -> 
     if !out.status.success() {
         failures.push(format!("exit status {}", out.status));
     }
-    Run { wall, ok, failures }
+    Run {
+        wall,
+        ok,
+        failures,
+        client_cpu,
+        serve_cpu,
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -306,9 +340,9 @@ async fn main() {
         println!("{line}");
     }
     println!(
-        "\n| client | files/s median (min–max) | wall s p50 | successes (all runs) | failures |"
+        "\n| client | files/s median (min–max) | wall s p50 | client CPU s p50 | serve CPU s p50 | successes (all runs) | failures |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     let mut rates = Vec::new();
     for (who, rs) in contenders.iter().zip(&runs) {
         let per_s: Vec<f64> = rs
@@ -322,9 +356,11 @@ async fn main() {
         let ok: usize = rs.iter().map(|r| r.ok).sum();
         let failed: usize = rs.iter().map(|r| r.failures.len()).sum();
         println!(
-            "| {} | {rate:.1} ({lo:.1}–{hi:.1}) | {:.2} | {ok} / {} | {failed} |",
+            "| {} | {rate:.1} ({lo:.1}–{hi:.1}) | {:.2} | {:.2} | {:.2} | {ok} / {} | {failed} |",
             who.name(),
             median(rs.iter().map(|r| r.wall.as_secs_f64()).collect()),
+            median(rs.iter().map(|r| r.client_cpu).collect()),
+            median(rs.iter().map(|r| r.serve_cpu).collect()),
             count * rs.len(),
         );
     }
@@ -337,6 +373,14 @@ async fn main() {
         "ours / baseline, files/s: {:.2}x on medians (per round: {}; goal >= 2x)",
         rates[0] / rates[1],
         per_round.join(", ")
+    );
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let serve_cpu = median(runs.iter().flatten().map(|r| r.serve_cpu).collect());
+    println!(
+        "serve's own CPU: {:.1} ms per file (median run), which caps any client on {cores} cores at \
+         about {:.0} files/s (serve alone, nothing else running)",
+        serve_cpu * 1e3 / count as f64,
+        count as f64 * cores as f64 / serve_cpu
     );
     let all_ok = runs
         .iter()
@@ -361,6 +405,5 @@ async fn main() {
          is one process keeping its connections, the baseline a curl process and a connection per \
          file — the difference measured"
     );
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!("(on {cores} cores, shared by the clients and serve)");
 }
