@@ -121,6 +121,18 @@ fn a_big_photo_is_sent_small_and_the_card_says_so_an_animation_as_it_is() {
         groupme_uploader::ui::human_bytes(bytes),
         groupme_uploader::ui::human_bytes(original.len() as u64)
     ));
+    // The history holds what the service holds: the bytes sent, not the original's.
+    let history = &h.state().work.history;
+    let entry = history
+        .iter()
+        .find(|e| e.name == "big.jpg")
+        .expect("big.jpg in history");
+    assert_eq!(entry.size, Some(bytes));
+    let gif = history
+        .iter()
+        .find(|e| e.name == "anim.gif")
+        .expect("anim.gif in history");
+    assert_eq!(gif.size, Some(std::fs::metadata(&anim).expect("gif").len()));
     let JobState::Done { url, .. } = &jobs[1].state else {
         panic!("not done");
     };

@@ -851,7 +851,11 @@ impl UploaderApp {
                 width: url.dimensions().map(|d| d.0).or(job.info.map(|i| i.width)),
                 height: url.dimensions().map(|d| d.1).or(job.info.map(|i| i.height)),
                 format: url.format().or(job.info.map(|i| i.format)),
-                size: job.size,
+                // What the service holds: the shrunk file's bytes when the options shrank it.
+                size: match job.reduced {
+                    Some(crate::jobs::Reduction::Sent { bytes, .. }) => Some(bytes),
+                    _ => job.size,
+                },
                 uploaded_at: now_secs(),
                 account,
             };
