@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::dropped::Dropped;
-use common::window::wait_until;
+use common::window::{Copied, wait_until};
 use common::{TOKEN, TestService, token};
 use eframe::egui;
 use egui_kittest::Harness;
@@ -28,23 +28,6 @@ impl FilePicker for FakePicker {
     fn pick(&self) -> futures_util::future::BoxFuture<'static, Result<Vec<PathBuf>, NoDialog>> {
         let paths = self.0.clone();
         Box::pin(async move { Ok(paths) })
-    }
-}
-
-/// Records what the app copied.
-#[derive(Clone, Default)]
-struct Copied(Arc<Mutex<Vec<String>>>);
-
-impl egui::Plugin for Copied {
-    fn debug_name(&self) -> &'static str {
-        "copied"
-    }
-    fn output_hook(&mut self, _ctx: &egui::Context, output: &mut egui::FullOutput) {
-        for command in &output.platform_output.commands {
-            if let egui::OutputCommand::CopyText(text) = command {
-                self.0.lock().expect("lock").push(text.clone());
-            }
-        }
     }
 }
 
@@ -110,15 +93,7 @@ impl World {
 
 /// The app under kittest, recording what it copies; its first frame is drawn.
 fn build(config: AppConfig) -> (Harness<'static, UploaderApp>, Copied) {
-    let copied = Copied::default();
-    let plugin = copied.clone();
-    let harness = Harness::builder()
-        .with_size([1000.0, 900.0])
-        .build_eframe(move |cc| {
-            cc.egui_ctx.add_plugin(plugin);
-            UploaderApp::new(&cc.egui_ctx, config)
-        });
-    (harness, copied)
+    common::window::build_copying(config, [1000.0, 900.0])
 }
 
 /// The queued items' names, in queue order.
@@ -197,7 +172,7 @@ fn drop_two_files_see_urls_and_copy() {
         .expect("copy button")
         .click();
     h.run_steps(2);
-    let copied = copied.0.lock().expect("lock").clone();
+    let copied = copied.texts();
     assert_eq!(copied.len(), 1);
     assert!(copied[0].starts_with(&world.service.url()), "{copied:?}");
     // Both are in the history, with their sizes.
@@ -782,7 +757,7 @@ fn done_url(app: &UploaderApp, index: usize) -> groupme_uploader::cdn_url::CdnUr
 
 /// What the app has copied so far.
 fn copies(copied: &Copied) -> Vec<String> {
-    copied.0.lock().expect("lock").clone()
+    copied.texts()
 }
 
 /// Opens Settings and clicks the checkbox labelled `label`; back to the queue.

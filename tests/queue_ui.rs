@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::dropped::Dropped;
 use common::queue::{Offline, failed, finished, toggle, uploading};
@@ -14,23 +14,6 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use groupme_uploader::app::UploaderApp;
-
-/// Records what the app copied.
-#[derive(Clone, Default)]
-struct Copied(Arc<Mutex<Vec<String>>>);
-
-impl egui::Plugin for Copied {
-    fn debug_name(&self) -> &'static str {
-        "copied"
-    }
-    fn output_hook(&mut self, _ctx: &egui::Context, output: &mut egui::FullOutput) {
-        for command in &output.platform_output.commands {
-            if let egui::OutputCommand::CopyText(text) = command {
-                self.0.lock().expect("lock").push(text.clone());
-            }
-        }
-    }
-}
 
 /// The labels of every button on screen, in tree order.
 fn buttons(h: &Harness<'_, UploaderApp>) -> Vec<String> {
@@ -113,8 +96,6 @@ fn a_row_is_compact_and_its_toggle_opens_the_full_card() {
 #[test]
 fn the_menu_offers_exactly_the_other_urls_and_formats() {
     let world = Offline::new(&[]);
-    let copied = Copied::default();
-    let plugin = copied.clone();
     let config = common::isolated::app_config(
         world.root.path(),
         world.runtime.handle().clone(),
@@ -122,12 +103,7 @@ fn the_menu_offers_exactly_the_other_urls_and_formats() {
         common::token(),
         Arc::new(common::isolated::NoPicker),
     );
-    let mut h = Harness::builder()
-        .with_size([1000.0, 800.0])
-        .build_eframe(move |cc| {
-            cc.egui_ctx.add_plugin(plugin);
-            UploaderApp::new(&cc.egui_ctx, config)
-        });
+    let (mut h, copied) = common::window::build_copying(config, [1000.0, 800.0]);
     wait_until(&mut h, "the app to load", UploaderApp::is_loaded);
     let ids = finished(h.state_mut(), &["beach.png"]);
     h.run_steps(2);
@@ -155,10 +131,7 @@ fn the_menu_offers_exactly_the_other_urls_and_formats() {
         groupme_uploader::jobs::JobState::Done { url, .. } => url.clone(),
         other => panic!("{other:?}"),
     };
-    assert_eq!(
-        copied.0.lock().expect("lock").clone(),
-        [url.large().to_string()]
-    );
+    assert_eq!(copied.texts(), [url.large().to_string()]);
     assert!(
         h.query_by_label("Copy Avatar URL").is_none(),
         "the menu closed"
