@@ -68,17 +68,10 @@ impl Thumbs {
     }
 }
 
-/// Whether `base` (a service's URL) is on this machine.
+/// Whether `base` (a service's URL) is on this machine: the client's rule
+/// ([`crate::client::is_loopback`]).
 fn is_loopback(base: &str) -> bool {
-    match url::Url::parse(base)
-        .ok()
-        .and_then(|u| u.host().map(|h| h.to_owned()))
-    {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
+    url::Url::parse(base).is_ok_and(|u| crate::client::is_loopback(&u))
 }
 
 /// The `.preview` at `preview_url`: from the cache, else fetched and kept there.
