@@ -14,7 +14,7 @@
 mod common;
 
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -122,26 +122,6 @@ fn write_images(dir: &Path, count: usize) -> (usize, usize, usize) {
         if png { pngs += 1 } else { jpegs += 1 }
     }
     (total, jpegs, pngs)
-}
-
-/// Copies the release binary cargo built for this bench aside, so another checkout's build in a
-/// shared target directory cannot replace it mid-run, and checks that it runs.
-fn pinned_binary(dir: &Path) -> PathBuf {
-    let built = Path::new(env!("CARGO_BIN_EXE_groupme-uploader"));
-    let copy = dir.join("groupme-uploader");
-    std::fs::copy(built, &copy).expect("copy the binary aside");
-    let out = std::process::Command::new(&copy)
-        .arg("--version")
-        .output()
-        .expect("run the binary");
-    assert!(out.status.success(), "{} --version failed", copy.display());
-    println!(
-        "binary: {} ({}), copied to {}",
-        built.display(),
-        String::from_utf8_lossy(&out.stdout).trim(),
-        copy.display()
-    );
-    copy
 }
 
 /// The default of `upload --concurrency`, read from `upload --help`.
@@ -291,7 +271,7 @@ async fn main() {
     let count = env_num("BENCH_IMAGES", 500);
     let rounds = env_num("BENCH_ROUNDS", 3).max(1);
     let bin_dir = tempfile::tempdir().expect("dir");
-    let binary = pinned_binary(bin_dir.path());
+    let binary = common::pinned_binary(bin_dir.path());
     let default = default_concurrency(&binary);
     assert_eq!(
         default,

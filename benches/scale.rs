@@ -25,31 +25,6 @@ use common::garage::{self, BUCKET, Garage};
 use common::instance::{INSTANCE_TOKEN, Instance};
 use futures_util::StreamExt as _;
 
-/// Copies the release binary cargo built for this bench aside, so another checkout's build in a
-/// shared target directory cannot replace it mid-run, and checks that it runs.
-fn pinned_binary(dir: &std::path::Path) -> std::path::PathBuf {
-    let built = std::path::Path::new(env!("CARGO_BIN_EXE_groupme-uploader"));
-    let copy = dir.join("groupme-uploader");
-    std::fs::copy(built, &copy).expect("copy the binary aside");
-    let out = std::process::Command::new(&copy)
-        .arg("--version")
-        .output()
-        .expect("run the binary");
-    assert!(out.status.success(), "{} --version failed", copy.display());
-    let modified = std::fs::metadata(built)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.elapsed().ok())
-        .map_or_else(String::new, |age| format!(", built {}s ago", age.as_secs()));
-    println!(
-        "binary: {} ({}{modified}), copied to {}",
-        built.display(),
-        String::from_utf8_lossy(&out.stdout).trim(),
-        copy.display()
-    );
-    copy
-}
-
 /// The instance's command: `wrapper` (taskset, or nothing), then a shell that runs the pinned
 /// copy with the arguments `Instance` gives the cargo-built path (which the shell ignores).
 fn wrapper(pinned_to: Option<usize>, binary: &std::path::Path) -> Vec<String> {
@@ -174,7 +149,7 @@ async fn main() {
     let rounds = env_num("BENCH_ROUNDS", 3).max(1);
     let garage_bin = garage::binary();
     let bin_dir = tempfile::tempdir().expect("dir");
-    let binary = pinned_binary(bin_dir.path());
+    let binary = common::pinned_binary(bin_dir.path());
     let images = images(count);
     let mb: usize = images.iter().map(Vec::len).sum::<usize>() / 1_000_000;
     println!("{count} images ({mb} MB), {clients} uploads in flight, {rounds} interleaved rounds");

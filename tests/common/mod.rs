@@ -473,3 +473,28 @@ pub fn missing_tool(what: &str) {
     );
     eprintln!("skipped: missing {what}");
 }
+
+/// Copies the binary cargo built for this bench (or test) aside, so another checkout's build in a
+/// shared target directory cannot replace it mid-run, and checks that it runs.
+pub fn pinned_binary(dir: &std::path::Path) -> std::path::PathBuf {
+    let built = std::path::Path::new(env!("CARGO_BIN_EXE_groupme-uploader"));
+    let copy = dir.join("groupme-uploader");
+    std::fs::copy(built, &copy).expect("copy the binary aside");
+    let out = std::process::Command::new(&copy)
+        .arg("--version")
+        .output()
+        .expect("run the binary");
+    assert!(out.status.success(), "{} --version failed", copy.display());
+    let modified = std::fs::metadata(built)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .map_or_else(String::new, |age| format!(", built {}s ago", age.as_secs()));
+    println!(
+        "binary: {} ({}{modified}), copied to {}",
+        built.display(),
+        String::from_utf8_lossy(&out.stdout).trim(),
+        copy.display()
+    );
+    copy
+}
