@@ -1169,7 +1169,10 @@ fn breakdown_child() {
         let thumbs: [(Variant, bytes::Bytes); 3] = thumbs.try_into().expect("three");
         lap();
         runtime
-            .block_on(store.put_picture(&name, &id, bytes::Bytes::from(bytes.clone()), thumbs))
+            .block_on(async {
+                let original = store.stage_original(&name, &id, bytes::Bytes::from(bytes.clone()));
+                store.put_picture(&name, &id, original, thumbs).await
+            })
             .expect("store");
         record(lap());
         // The same writes straight on object_store's local store (fsync on): in turn, then the

@@ -93,8 +93,9 @@ async fn serve_killed_mid_write_leaves_no_half_picture_and_the_sweeper_removes_t
     }
     assert!(serve.log().contains("unfinished write"), "{}", serve.log());
 
-    // No half picture is served: either nothing, or the whole thing. The thumbnails were
-    // written before the kill, but without their original they are not served either.
+    // No half picture is served: either nothing, or the whole thing. The original was being
+    // written while the thumbnails were made; whichever of them landed before the kill, without
+    // their original they are not served either.
     let (status, body, _) = get_bytes(&format!("{}/{name}", serve.url)).await;
     assert!(
         status == 404 || (status == 200 && body == big),
@@ -102,7 +103,6 @@ async fn serve_killed_mid_write_leaves_no_half_picture_and_the_sweeper_removes_t
         body.len()
     );
     if status == 404 {
-        assert!(original_path(dir.path(), &format!("{name}.preview"), &id).exists());
         for suffix in [".preview", ".large", ".avatar"] {
             let (status, _, _) = get_bytes(&format!("{}/{name}{suffix}", serve.url)).await;
             assert_eq!(status, 404, "{suffix} of an unfinished picture");
@@ -119,6 +119,31 @@ async fn serve_killed_mid_write_leaves_no_half_picture_and_the_sweeper_removes_t
     for suffix in [".preview", ".large", ".avatar"] {
         let (status, _, _) = get_bytes(&format!("{}/{name}{suffix}", serve.url)).await;
         assert_eq!(status, 200, "{suffix}");
+    }
+}
+
+/// A crash between the thumbnails and the original (thumbnails in place, no original) is an
+/// unfinished picture: a fresh `serve` on that directory serves none of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thumbnails_whose_original_never_landed_are_not_served() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = format!("file:{}", dir.path().display());
+    let mut serve = Instance::start(&store, &[], &[]).await;
+    let (status, json) = try_post(&serve.url, INSTANCE_TOKEN, common::jpeg(320, 240))
+        .await
+        .expect("upload");
+    assert_eq!(status, 200, "{json}");
+    serve.kill();
+    let name = common::picture_name(&json);
+    let id = &name[name.len() - content_id::LEN..];
+    std::fs::remove_file(original_path(dir.path(), &name, id)).expect("remove the original");
+    for suffix in [".preview", ".large", ".avatar"] {
+        assert!(original_path(dir.path(), &format!("{name}{suffix}"), id).exists());
+    }
+    let serve = Instance::start(&store, &[], &[]).await;
+    for suffix in ["", ".preview", ".large", ".avatar"] {
+        let (status, _, _) = get_bytes(&format!("{}/{name}{suffix}", serve.url)).await;
+        assert_eq!(status, 404, "{name}{suffix} of an unfinished picture");
     }
 }
 
@@ -190,6 +215,7 @@ async fn traced_upload(extra: &[&str]) -> Option<(Vec<String>, String)> {
         "strace",
         "-f",
         "-qq",
+        "-y",
         "-e",
         "trace=fsync,fdatasync,rename,renameat,renameat2",
         "-o",
@@ -216,11 +242,12 @@ async fn each_file_and_its_directory_are_synced_before_the_upload_is_acknowledge
     let Some((calls, name)) = traced_upload(&[]).await else {
         return;
     };
-    let is_sync = |l: &&String| l.contains("fsync(") || l.contains("fdatasync(");
+    let is_sync = |l: &String| l.contains("fsync(") || l.contains("fdatasync(");
     let thread = |l: &String| l.split_whitespace().next().unwrap_or("").to_owned();
-    // The original and its three thumbnails: each renamed into place between two syncs made by
-    // the same thread (the staged file's contents before, the directory entry after). The
-    // thumbnails are written at once, so other threads' calls may come in between.
+    // The original and its three thumbnails: each file's staged contents synced (by whichever
+    // thread wrote it: the original is written while the thumbnails are made) before it is
+    // renamed into place, and the directory synced after the rename by the thread that renamed.
+    // strace -y names each descriptor's file: `fsync(7</…/NAME.preview#1>)`.
     let mut renamed_at = Vec::new();
     for suffix in ["", ".preview", ".large", ".avatar"] {
         let target = format!("{name}{suffix}\"");
@@ -228,21 +255,20 @@ async fn each_file_and_its_directory_are_synced_before_the_upload_is_acknowledge
             .iter()
             .position(|l| l.contains("rename") && l.contains(&target))
             .unwrap_or_else(|| panic!("no rename to {name}{suffix}: {calls:#?}"));
-        let tid = thread(&calls[at]);
-        let mine = |l: &&String| thread(l) == tid;
+        let staged = format!("/{name}{suffix}#");
         assert!(
             calls[..at]
                 .iter()
-                .rev()
-                .find(mine)
-                .is_some_and(|l| is_sync(&l)),
+                .any(|l| is_sync(l) && l.contains(&staged)),
             "{name}{suffix}: its contents are synced before the rename: {calls:#?}"
         );
+        let tid = thread(&calls[at]);
+        let directory = format!("/pictures/{}>", &name[name.len() - 32..][..2]);
         assert!(
             calls[at + 1..]
                 .iter()
-                .find(mine)
-                .is_some_and(|l| is_sync(&l)),
+                .find(|l| thread(l) == tid)
+                .is_some_and(|l| is_sync(l) && l.contains(&directory)),
             "{name}{suffix}: its directory is synced after the rename: {calls:#?}"
         );
         renamed_at.push(at);

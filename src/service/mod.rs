@@ -445,8 +445,9 @@ async fn store_picture(
         NoSlot::Busy => ApiError::busy("the service is busy; try again in a moment"),
         NoSlot::Closed => ApiError::busy("the service is shutting down"),
     })?;
-    let input = bytes.clone();
-    let renditions = Slots::run_blocking(slot, move || thumbnail::render(&input, &limits))
+    // The original is written while the thumbnails are made; it is put in place after them.
+    let original = state.store.stage_original(&name, &id, bytes.clone());
+    let renditions = Slots::run_blocking(slot, move || thumbnail::render(&bytes, &limits))
         .await
         .map_err(task_failed)??;
     state
@@ -454,7 +455,7 @@ async fn store_picture(
         .put_picture(
             &name,
             &id,
-            bytes,
+            original,
             [
                 (Variant::Preview, renditions.preview.into()),
                 (Variant::Large, renditions.large.into()),

@@ -1,17 +1,21 @@
 //! Picture storage on `object_store`: a local directory by default, any S3-compatible bucket by
-//! configuration. A picture is its three thumbnails plus its original, written last: an original
-//! that exists marks a complete picture, and every write is atomic (staged file + rename locally,
-//! one PUT or one completed multipart upload on S3), so a crash never leaves a half file that
-//! would be served. Keys are content-addressed, so instances sharing a bucket need no
-//! coordination: two writers of the same picture write the same bytes to the same keys, and
-//! correctness never depends on conditional writes (Garage ignores them).
+//! configuration. A picture is its three thumbnails plus its original, put in place last: an
+//! original that exists marks a complete picture, and every write is atomic (staged file + rename
+//! locally, one PUT or one completed multipart upload on S3), so a crash never leaves a half file
+//! that would be served. Locally the original is written and synced under its staged name while
+//! the thumbnails are made ([`Store::stage_original`]), and only renamed into place after them.
+//! Keys are content-addressed, so instances sharing a bucket need no coordination: two writers of
+//! the same picture write the same bytes to the same keys, and correctness never depends on
+//! conditional writes (Garage ignores them).
 //!
 //! - `s3`: the bucket store's configuration from `AWS_*` variables.
 //! - `sweep`: removing what killed processes left in a local store.
+//! - `staged`: a local store's original, written while its thumbnails are made.
 //! - `error`: typed errors, explained in the terms of whoever runs the service.
 
 mod error;
 mod s3;
+mod staged;
 mod sweep;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +69,8 @@ pub struct Store {
     cache: Arc<Cache>,
     /// The directory of a local store: reads refuse symlinks found there, the sweeper cleans it.
     local_root: Option<PathBuf>,
+    /// Whether a local store syncs each write (file and directory) before it returns.
+    fsync: bool,
     /// Shown in logs and errors, e.g. `bucket s3://images at http://127.0.0.1:3900`.
     description: String,
 }
@@ -73,6 +79,16 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.description)
     }
+}
+
+/// The original of a picture on its way into the store: see [`Store::stage_original`].
+pub struct Original(Pending);
+
+enum Pending {
+    /// A local store's write under the staged name, under way on a blocking thread.
+    Staging(tokio::task::JoinHandle<std::io::Result<staged::Staged>>),
+    /// A bucket's: one PUT after the thumbnails.
+    Put(Bytes),
 }
 
 /// One rendition read from the store.
@@ -94,6 +110,7 @@ impl Store {
             inner,
             cache: Arc::new(Cache::with_weighter(4096, CACHE_BYTES, BySize)),
             local_root: None,
+            fsync: false,
             description,
         }
     }
@@ -121,6 +138,7 @@ impl Store {
             .with_fsync(fsync);
         let mut store = Store::new(Arc::new(fs), format!("directory {}", dir.display()));
         store.local_root = Some(dir.to_owned());
+        store.fsync = fsync;
         Ok(store)
     }
 
@@ -194,13 +212,30 @@ impl Store {
         }
     }
 
+    /// Starts storing the original of picture `name`: in a local store it is written (and
+    /// synced) under a staged name `NAME#N` on a blocking thread right away, while the caller
+    /// makes the thumbnails; [`Store::put_picture`] renames it into place after them. Dropped
+    /// unfinished (an error, a client gone), the staged file is removed. A bucket gets it with
+    /// one PUT in [`Store::put_picture`].
+    pub fn stage_original(&self, name: &str, id: &str, bytes: Bytes) -> Original {
+        let Some(root) = &self.local_root else {
+            return Original(Pending::Put(bytes));
+        };
+        let dest = root.join(Self::key(name, id, Variant::Original).as_ref());
+        let fsync = self.fsync;
+        Original(Pending::Staging(tokio::task::spawn_blocking(move || {
+            staged::Staged::write(dest, &bytes, fsync)
+        })))
+    }
+
     /// Stores the thumbnails, all three at once (each write and fsync, or each PUT, waits on the
-    /// disk or the network, not on a core), then the original: only when they are all there.
+    /// disk or the network, not on a core), then puts the original in place: only when they are
+    /// all there.
     pub async fn put_picture(
         &self,
         name: &str,
         id: &str,
-        original: Bytes,
+        original: Original,
         thumbs: [(Variant, Bytes); 3],
     ) -> Result<(), StoreError> {
         futures_util::future::try_join_all(
@@ -209,8 +244,24 @@ impl Store {
                 .map(|(variant, bytes)| self.put(Self::key(name, id, variant), bytes)),
         )
         .await?;
-        self.put(Self::key(name, id, Variant::Original), original)
-            .await
+        let key = Self::key(name, id, Variant::Original);
+        match original.0 {
+            Pending::Put(bytes) => self.put(key, bytes).await,
+            Pending::Staging(writing) => {
+                let failed = |e: String| StoreError::Failed {
+                    store: self.description.clone(),
+                    reason: Reason::Other(format!("{key}: {e}")),
+                };
+                let staged = writing
+                    .await
+                    .map_err(|e| failed(e.to_string()))?
+                    .map_err(|e| failed(e.to_string()))?;
+                tokio::task::spawn_blocking(move || staged.commit())
+                    .await
+                    .map_err(|e| failed(e.to_string()))?
+                    .map_err(|e| failed(e.to_string()))
+            }
+        }
     }
 
     async fn put(&self, key: Key, bytes: Bytes) -> Result<(), StoreError> {
