@@ -8,7 +8,8 @@
 //! goes first alternating, and medians are compared.
 //!
 //! `cargo bench --bench batch` (BENCH_IMAGES sets the count, default 500; BENCH_ROUNDS the
-//! rounds, default 3). Needs `curl`, `xargs` and `sh`.
+//! rounds, default 3). Needs `curl`, `xargs` and `sh`. `cargo bench --bench batch -- --write-images
+//! DIR` only writes the images into DIR (to profile `serve` on them).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -269,6 +270,14 @@ async fn main() {
         return;
     }
     let count = env_num("BENCH_IMAGES", 500);
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--write-images") {
+        let dir = Path::new(args.get(at + 1).expect("--write-images DIR"));
+        std::fs::create_dir_all(dir).expect("create DIR");
+        let (bytes, jpegs, pngs) = write_images(dir, count);
+        println!("{count} images ({jpegs} JPEG, {pngs} PNG; {bytes} bytes) in {}", dir.display());
+        return;
+    }
     let rounds = env_num("BENCH_ROUNDS", 3).max(1);
     let bin_dir = tempfile::tempdir().expect("dir");
     let binary = common::pinned_binary(bin_dir.path());
