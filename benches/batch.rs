@@ -275,7 +275,10 @@ async fn main() {
         let dir = Path::new(args.get(at + 1).expect("--write-images DIR"));
         std::fs::create_dir_all(dir).expect("create DIR");
         let (bytes, jpegs, pngs) = write_images(dir, count);
-        println!("{count} images ({jpegs} JPEG, {pngs} PNG; {bytes} bytes) in {}", dir.display());
+        println!(
+            "{count} images ({jpegs} JPEG, {pngs} PNG; {bytes} bytes) in {}",
+            dir.display()
+        );
         return;
     }
     let rounds = env_num("BENCH_ROUNDS", 3).max(1);
