@@ -1223,24 +1223,21 @@ fn a_finished_card_shows_the_services_thumbnail() {
     wait_until(&mut h, "the service's thumbnail", |app| {
         app.images.thumbs.contains_key(&id)
     });
-    // The texture is the service's `.preview`: its 200x200 crop (square, fit into the preview
-    // side), where the local preview keeps the picture's 4:1 shape.
+    // The texture is the service's `.preview`: its 200x200 crop (square, fit into the card's
+    // side), and it replaced the local preview (which kept the picture's 4:1 shape): a card
+    // holds one texture.
     let preview = done_url(h.state(), 0).preview().to_string();
     let (status, bytes, _) = world.runtime.block_on(common::get_bytes(&preview));
     assert_eq!(status, 200);
     let served = image::load_from_memory(&bytes).expect("decode");
     assert_eq!((served.width(), served.height()), (200, 200));
     let texture = &h.state().images.thumbs[&id];
-    let side = groupme_uploader::preview::PREVIEW_SIDE as usize;
+    let side = groupme_uploader::preview::CARD_SIDE as usize;
     assert_eq!(texture.size(), [side, side]);
-    let local = h
-        .state()
-        .images
-        .previews
-        .get(&id)
-        .expect("the local preview")
-        .size();
-    assert_eq!(local[0], local[1] * 4, "{local:?}");
+    assert!(
+        !h.state().images.previews.contains_key(&id),
+        "the local preview is dropped"
+    );
     assert!(
         !h.state()
             .work

@@ -258,7 +258,7 @@ pub struct LocalService {
 /// The pictures the ui draws, made from decoded images a few per frame.
 #[derive(Default)]
 pub struct Images {
-    /// The local previews, by job.
+    /// The local previews, by job, until the service's thumbnail replaces them.
     pub previews: HashMap<JobId, egui::TextureHandle>,
     /// The service's own `.preview` thumbnails, by finished job.
     pub thumbs: HashMap<JobId, egui::TextureHandle>,
@@ -516,12 +516,16 @@ impl UploaderApp {
             if self.work.queue.get(id).is_none() {
                 continue; // removed while it decoded
             }
-            let (kind, map) = if thumb {
-                ("thumb", &mut self.images.thumbs)
-            } else {
-                ("preview", &mut self.images.previews)
-            };
-            map.insert(id, texture(ctx, &format!("{kind}-{}", id.0), &img));
+            // A card shows one picture: the service's thumbnail replaces the local preview
+            // (which is then dropped, and not made when it arrives later).
+            if thumb {
+                self.images.previews.remove(&id);
+                let t = texture(ctx, &format!("thumb-{}", id.0), &img);
+                self.images.thumbs.insert(id, t);
+            } else if !self.images.thumbs.contains_key(&id) {
+                let t = texture(ctx, &format!("preview-{}", id.0), &img);
+                self.images.previews.insert(id, t);
+            }
         }
         let more =
             self.images

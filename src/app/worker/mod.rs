@@ -240,6 +240,8 @@ struct Worker {
     groupme: GroupMeSetup,
     /// The thumbnail cache and the History's fetch slots.
     thumbs: Arc<thumbs::Thumbs>,
+    /// Previews decoding at once ([`preview::decode_slots`]): a core stays free for the window.
+    decodes: Arc<tokio::sync::Semaphore>,
 }
 
 /// Spawns the worker on `runtime`.
@@ -303,6 +305,9 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
             crate::thumb_cache::ThumbCache::new(setup.thumb_cache),
             setup.remote_thumbnails,
         )),
+        decodes: Arc::new(tokio::sync::Semaphore::new(preview::decode_slots(
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        ))),
     };
     runtime.spawn(worker.run(cmd_rx));
     WorkerHandle {
@@ -429,15 +434,24 @@ impl Worker {
                 }
             }
             Command::Preview { job, source } => {
-                tokio::task::spawn_blocking(move || {
-                    let result = match &source {
-                        Source::File(p) => preview::from_file(p, preview::PREVIEW_SIDE),
-                        Source::Bytes { bytes, .. } => {
-                            preview::from_bytes(bytes, preview::PREVIEW_SIDE)
-                        }
-                        Source::Url(_) => return,
+                let slots = self.decodes.clone();
+                // In the order asked (the semaphore is fair): the first dropped show first.
+                tokio::spawn(async move {
+                    let Ok(_slot) = slots.acquire_owned().await else {
+                        return;
                     };
-                    out.send(Event::Preview(job, result.map_err(|e| e.to_string())));
+                    tokio::task::spawn_blocking(move || {
+                        let result = match &source {
+                            Source::File(p) => preview::from_file(p, preview::CARD_SIDE),
+                            Source::Bytes { bytes, .. } => {
+                                preview::from_bytes(bytes, preview::CARD_SIDE)
+                            }
+                            Source::Url(_) => return,
+                        };
+                        out.send(Event::Preview(job, result.map_err(|e| e.to_string())));
+                    })
+                    .await
+                    .ok();
                 });
             }
             Command::FetchThumb { job, url } => {
