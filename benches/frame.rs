@@ -239,7 +239,7 @@ fn main() {
         max_running = max_running.max(app.work.queue.running());
         std::thread::sleep(Duration::from_millis(4));
     }
-    let previews_done = app.images.previews.len() + app.images.thumbs.len();
+    let previews_done = app.images.cards.len();
     app.view.tab = Tab::History;
     let mut history_frames = Vec::with_capacity(frames);
     for _ in 0..frames {
@@ -287,7 +287,7 @@ fn main() {
         raw.dropped_files = vec![Arc::new(Dropped(photo.clone()))];
         let t = Instant::now();
         frame(&ctx, &mut app, raw);
-        while app.images.previews.is_empty() {
+        while app.images.cards.is_empty() {
             frame(&ctx, &mut app, input(start));
             std::thread::sleep(Duration::from_millis(1));
         }

@@ -3,7 +3,8 @@
 //! session bus; HOME, XDG directories and `--data-dir` under a temporary directory).
 //!
 //! - `launch`: process start (just before `spawn`) to the first painted frame, with 10,000
-//!   history entries in the data directory. The first frame is detected from outside, by the X
+//!   history entries in the data directory (not its first launch: that one, which makes the
+//!   service token and directories, is not measured). The first frame is detected from outside, by the X
 //!   server: eframe maps its window only after the first frame was painted, so the bench listens
 //!   for the window's `MapNotify` on the root window, then reads the window's pixels back
 //!   (`GetImage`) until they hold more than one colour (drawn text and widgets, not an empty
@@ -15,7 +16,8 @@
 //!   and `VmRSS` has settled, `VmRSS` and `VmHWM` from `/proc/PID/status`, next to the idle app
 //!   and the minimal eframe window.
 //!
-//! `cargo bench --bench window` (`-- launch` or `-- rss` for one part; BENCH_ROUNDS, default 7).
+//! `cargo bench --bench window` (`-- launch` or `-- rss` for one part; BENCH_ROUNDS, default 7;
+//! BENCH_BIN=path: that build of the binary instead of the one cargo built).
 //! Needs `Xvfb` (apt `xvfb`); without it the bench says so and measures nothing.
 
 use std::io::Write as _;
@@ -280,11 +282,17 @@ fn launch_part(bin: &Path, dir: &Path, display: &str, watcher: &Watcher, rounds:
     const ENTRIES: usize = 10_000;
     let (mut ours_map, mut ours_paint, mut floor_map, mut floor_paint) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for round in 0..rounds {
-        // A fresh data directory each round (no instance socket or port left from the last).
-        let root = dir.join(format!("launch-{round}"));
-        let data = root.join("data-dir");
-        history_file(&Dirs::under(&data).history(), ENTRIES);
+    // One data directory, as a person's is: the first launch (its service token and
+    // directories made) is not measured; the window is killed after each launch.
+    let root = dir.join("launch");
+    let data = root.join("data-dir");
+    history_file(&Dirs::under(&data).history(), ENTRIES);
+    let (child, _) = watcher.launch(
+        app_command(bin, &root, display, &data, &[]),
+        &root.join("first.log"),
+    );
+    stop(child);
+    for _ in 0..rounds {
         let cmd = app_command(bin, &root, display, &data, &[]);
         let (child, l) = watcher.launch(cmd, &root.join("app.log"));
         stop(child);
@@ -295,8 +303,13 @@ fn launch_part(bin: &Path, dir: &Path, display: &str, watcher: &Watcher, rounds:
         stop(child);
         floor_map.push(ms(l.mapped));
         floor_paint.push(ms(l.painted));
-        std::fs::remove_dir_all(&root).ok();
     }
+    assert_eq!(
+        lines(&Dirs::under(&data).history()),
+        ENTRIES,
+        "the history is intact"
+    );
+    std::fs::remove_dir_all(&root).ok();
     let (om, omd) = min_median(&mut ours_map);
     let (op, opd) = min_median(&mut ours_paint);
     let (fm, fmd) = min_median(&mut floor_map);
@@ -447,7 +460,15 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(7);
     let dir = tempfile::tempdir().expect("dir");
-    let bin = common::pinned_binary(dir.path());
+    // BENCH_BIN: a build kept elsewhere (the target directory's binary can be replaced by
+    // another checkout's build in a shared target directory).
+    let bin = match std::env::var_os("BENCH_BIN") {
+        Some(path) => {
+            println!("binary: {} (BENCH_BIN)", path.to_string_lossy());
+            std::path::PathBuf::from(path)
+        }
+        None => common::pinned_binary(dir.path()),
+    };
     let Some(xvfb) = Xvfb::start(dir.path()) else {
         return;
     };

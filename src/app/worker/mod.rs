@@ -277,7 +277,8 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
             outbox.clone(),
         ),
     ];
-    let worker = Worker {
+    let system_proxy = setup.system_proxy;
+    let worker = move |http| Worker {
         out: Outbox {
             events: ev_tx,
             repaint: setup.repaint,
@@ -299,7 +300,7 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         picker: setup.picker,
         clipboard: setup.clipboard,
         notifier: setup.notifier,
-        http: thumbnail_client(setup.system_proxy),
+        http,
         groupme: setup.groupme,
         thumbs: Arc::new(thumbs::Thumbs::new(
             crate::thumb_cache::ThumbCache::new(setup.thumb_cache),
@@ -309,7 +310,9 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
             std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         ))),
     };
-    runtime.spawn(worker.run(cmd_rx));
+    // The HTTP client is built on the runtime: loading the system's root certificates takes tens
+    // of milliseconds, and this runs on the UI thread before the first frame.
+    runtime.spawn(async move { worker(thumbnail_client(system_proxy)).run(cmd_rx).await });
     WorkerHandle {
         commands: cmd_tx,
         events: ev_rx,
