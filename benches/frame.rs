@@ -4,8 +4,9 @@
 //! PNG decoding in the background; p50/p99/max per frame on the Queue and History tabs. What is
 //! not timed: painting the triangles on the GPU (there is none here). Then the time from dropping
 //! a 24 MP JPEG to its preview texture, next to the same preview made by a full `image` decode +
-//! resize (no DCT scaling) measured in the same run. Each frame's time on a CPU is printed beside
-//! its wall time: a frame far longer than its CPU time waited for a core.
+//! resize (no DCT scaling) measured in the same run. Beside the p99 and max frames' wall time, the
+//! UI thread's run time as the scheduler accounts it (`/proc/thread-self/schedstat`, updated at
+//! scheduler ticks: coarse): a frame far longer than that waited for a core.
 //!
 //! `cargo bench --bench frame` (BENCH_FRAMES per tab, default 400).
 
@@ -105,9 +106,9 @@ fn input(start: Instant) -> egui::RawInput {
     }
 }
 
-/// One frame's wall time, and the time the UI thread spent on a CPU during it
-/// (`/proc/thread-self/schedstat`): a slow frame with little CPU time waited for the CPU (other
-/// threads had it) rather than doing too much.
+/// One frame's wall time, and the UI thread's run time during it as the scheduler accounts it
+/// (`/proc/thread-self/schedstat`, updated at scheduler ticks, so coarse): a slow frame with
+/// little run time waited for a core (other threads had it) rather than doing too much.
 #[derive(Clone, Copy)]
 struct Timing {
     wall: Duration,

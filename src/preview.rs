@@ -35,10 +35,8 @@ pub enum PreviewError {
 pub const PREVIEW_SIDE: u32 = 144;
 
 /// Longest side of a queue card's picture (the local preview, then the service's thumbnail), in
-/// pixels: the row's thumbnail is 38 points (1.7 pixels a point on a 2x screen). 64 because a
-/// software renderer (Mesa's llvmpipe, measured) stores a texture in 64x64 tiles: a 76x76 one
-/// took 70 KB there and a 64x64 one takes 16 KB, so a thousand finished cards hold 16 MB of
-/// textures (they held 106 MB at 76 px, and more at 144 px while a card kept both pictures).
+/// pixels: the row's thumbnail is 38 points (1.7 pixels a point on a 2x screen). It is also the
+/// side of a slot in the cards' shared textures (`crate::card_slots`): 16 KB a card.
 pub const CARD_SIDE: u32 = 64;
 
 /// Decoded preview pixels, RGBA8, row-major.
