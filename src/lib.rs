@@ -23,6 +23,7 @@
 //! - [`metadata`]: removing location and other metadata without re-encoding.
 //! - [`thumbnail`]: decoding within limits and rendering the three thumbnails.
 //! - [`preview`]: the app's local preview of a file.
+//! - [`card_slots`]: where each queue card's picture sits in the shared card textures.
 //! - [`reencode`]: the before-upload transform (upright, downscaled, re-encoded, ICC kept).
 //!
 //! **Storage on this machine**
@@ -61,6 +62,7 @@ pub mod accounts;
 pub mod app;
 pub mod backoff;
 pub mod batch;
+pub mod card_slots;
 pub mod cdn_url;
 pub mod cli;
 pub mod client;

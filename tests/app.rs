@@ -1221,26 +1221,19 @@ fn a_finished_card_shows_the_services_thumbnail() {
     wait_until(&mut h, "the upload", |app| all_done(app, 1));
     let id = h.state().work.queue.jobs()[0].id;
     wait_until(&mut h, "the service's thumbnail", |app| {
-        app.images.thumbs.contains_key(&id)
+        app.images.cards.get(id).is_some_and(|p| p.thumb)
     });
-    // The texture is the service's `.preview`: its 200x200 crop (square, fit into the preview
-    // side), where the local preview keeps the picture's 4:1 shape.
+    // The picture is the service's `.preview`: its 200x200 crop (square, fit into the card's
+    // side), in place of the local preview (which kept the picture's 4:1 shape).
     let preview = done_url(h.state(), 0).preview().to_string();
     let (status, bytes, _) = world.runtime.block_on(common::get_bytes(&preview));
     assert_eq!(status, 200);
     let served = image::load_from_memory(&bytes).expect("decode");
     assert_eq!((served.width(), served.height()), (200, 200));
-    let texture = &h.state().images.thumbs[&id];
-    let side = groupme_uploader::preview::PREVIEW_SIDE as usize;
-    assert_eq!(texture.size(), [side, side]);
-    let local = h
-        .state()
-        .images
-        .previews
-        .get(&id)
-        .expect("the local preview")
-        .size();
-    assert_eq!(local[0], local[1] * 4, "{local:?}");
+    let picture = h.state().images.cards.get(id).expect("the card's picture");
+    let side = groupme_uploader::preview::CARD_SIDE as f32;
+    assert_eq!(picture.size, egui::vec2(side, side));
+    assert_eq!(h.state().images.cards.len(), 1, "one picture for one card");
     assert!(
         !h.state()
             .work

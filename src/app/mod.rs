@@ -5,6 +5,7 @@
 //! every other click into an [`Action`], applied after the pass.
 
 pub mod accounts;
+pub mod card_pictures;
 mod environment;
 pub mod groupme;
 pub mod history_thumbs;
@@ -258,10 +259,9 @@ pub struct LocalService {
 /// The pictures the ui draws, made from decoded images a few per frame.
 #[derive(Default)]
 pub struct Images {
-    /// The local previews, by job.
-    pub previews: HashMap<JobId, egui::TextureHandle>,
-    /// The service's own `.preview` thumbnails, by finished job.
-    pub thumbs: HashMap<JobId, egui::TextureHandle>,
+    /// Each card's picture: its local preview, then the service's own `.preview` thumbnail
+    /// once it finished (which proves the URL works).
+    pub cards: card_pictures::CardPictures,
     /// Why a preview could not be made.
     pub preview_errors: HashMap<JobId, String>,
     /// Decoded images waiting to become textures: (job, is the service's thumbnail, pixels).
@@ -516,12 +516,7 @@ impl UploaderApp {
             if self.work.queue.get(id).is_none() {
                 continue; // removed while it decoded
             }
-            let (kind, map) = if thumb {
-                ("thumb", &mut self.images.thumbs)
-            } else {
-                ("preview", &mut self.images.previews)
-            };
-            map.insert(id, texture(ctx, &format!("{kind}-{}", id.0), &img));
+            self.images.cards.put(ctx, id, &img, thumb);
         }
         let more =
             self.images
@@ -914,12 +909,18 @@ impl UploaderApp {
             }
             Action::Remove(id) => {
                 if self.work.queue.remove(id) {
-                    self.images.previews.remove(&id);
-                    self.images.thumbs.remove(&id);
+                    self.images.cards.remove(id);
                 }
             }
-            Action::ClearDone => self.work.queue.clear_done(),
-            Action::ClearFailed => self.work.queue.clear_failed(),
+            Action::ClearDone | Action::ClearFailed => {
+                if matches!(action, Action::ClearDone) {
+                    self.work.queue.clear_done();
+                } else {
+                    self.work.queue.clear_failed();
+                }
+                let queue = &self.work.queue;
+                self.images.cards.retain(|id| queue.get(id).is_some());
+            }
             // The button says "Copied ✔" itself (ui::copy_button).
             Action::Copy(text) => self.copy(ctx, text),
             Action::ConfirmPaste(yes) => {

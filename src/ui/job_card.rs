@@ -334,19 +334,17 @@ fn details(job: &Job) -> String {
 
 fn thumbnail_ui(ui: &mut egui::Ui, app: &UiParts<'_>, job: &Job) {
     // The service's own thumbnail, once loaded, proves the URL works; until then the local one.
-    let texture = app
-        .images
-        .thumbs
-        .get(&job.id)
-        .or_else(|| app.images.previews.get(&job.id));
     let size = egui::vec2(THUMB, THUMB);
-    match texture {
-        Some(tex) => {
-            let tex_size = tex.size_vec2();
-            let scale = (THUMB / tex_size.x.max(tex_size.y)).min(1.0);
+    match app.images.cards.get(job.id) {
+        Some(picture) => {
+            let scale = (THUMB / picture.size.x.max(picture.size.y)).min(1.0);
             ui.add_sized(
                 size,
-                egui::Image::new(egui::load::SizedTexture::new(tex.id(), tex_size * scale)),
+                egui::Image::new(egui::load::SizedTexture::new(
+                    picture.texture,
+                    picture.size * scale,
+                ))
+                .uv(picture.uv),
             );
         }
         None => {

@@ -240,6 +240,8 @@ struct Worker {
     groupme: GroupMeSetup,
     /// The thumbnail cache and the History's fetch slots.
     thumbs: Arc<thumbs::Thumbs>,
+    /// Previews decoding at once ([`preview::decode_slots`]): a core stays free for the window.
+    decodes: Arc<tokio::sync::Semaphore>,
 }
 
 /// Spawns the worker on `runtime`.
@@ -275,7 +277,8 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
             outbox.clone(),
         ),
     ];
-    let worker = Worker {
+    let system_proxy = setup.system_proxy;
+    let worker = move |http| Worker {
         out: Outbox {
             events: ev_tx,
             repaint: setup.repaint,
@@ -297,14 +300,19 @@ pub fn spawn(runtime: &tokio::runtime::Handle, setup: WorkerSetup) -> WorkerHand
         picker: setup.picker,
         clipboard: setup.clipboard,
         notifier: setup.notifier,
-        http: thumbnail_client(setup.system_proxy),
+        http,
         groupme: setup.groupme,
         thumbs: Arc::new(thumbs::Thumbs::new(
             crate::thumb_cache::ThumbCache::new(setup.thumb_cache),
             setup.remote_thumbnails,
         )),
+        decodes: Arc::new(tokio::sync::Semaphore::new(preview::decode_slots(
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        ))),
     };
-    runtime.spawn(worker.run(cmd_rx));
+    // The HTTP client is built on the runtime: loading the system's root certificates takes tens
+    // of milliseconds, and this runs on the UI thread before the first frame.
+    runtime.spawn(async move { worker(thumbnail_client(system_proxy)).run(cmd_rx).await });
     WorkerHandle {
         commands: cmd_tx,
         events: ev_rx,
@@ -429,15 +437,24 @@ impl Worker {
                 }
             }
             Command::Preview { job, source } => {
-                tokio::task::spawn_blocking(move || {
-                    let result = match &source {
-                        Source::File(p) => preview::from_file(p, preview::PREVIEW_SIDE),
-                        Source::Bytes { bytes, .. } => {
-                            preview::from_bytes(bytes, preview::PREVIEW_SIDE)
-                        }
-                        Source::Url(_) => return,
+                let slots = self.decodes.clone();
+                // In the order asked (the semaphore is fair): the first dropped show first.
+                tokio::spawn(async move {
+                    let Ok(_slot) = slots.acquire_owned().await else {
+                        return;
                     };
-                    out.send(Event::Preview(job, result.map_err(|e| e.to_string())));
+                    tokio::task::spawn_blocking(move || {
+                        let result = match &source {
+                            Source::File(p) => preview::from_file(p, preview::CARD_SIDE),
+                            Source::Bytes { bytes, .. } => {
+                                preview::from_bytes(bytes, preview::CARD_SIDE)
+                            }
+                            Source::Url(_) => return,
+                        };
+                        out.send(Event::Preview(job, result.map_err(|e| e.to_string())));
+                    })
+                    .await
+                    .ok();
                 });
             }
             Command::FetchThumb { job, url } => {

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use super::upload::{ThumbError, decode_thumb, fetch_thumb_bytes};
 use super::{Event, Outbox};
 use crate::cdn_url::CdnUrl;
-use crate::preview::PreviewImage;
+use crate::preview::{CARD_SIDE, PREVIEW_SIDE, PreviewImage};
 use crate::thumb_cache::ThumbCache;
 
 /// History thumbnails fetched at once: the rows in view arrive quickly, and a fast scroll does not
@@ -34,13 +34,13 @@ impl Thumbs {
         }
     }
 
-    /// A finished card's thumbnail: its `.preview`, cached.
+    /// A finished card's thumbnail: its `.preview`, cached, sized for the card.
     pub(super) async fn card(
         &self,
         http: &reqwest::Client,
         url: &CdnUrl,
     ) -> Result<PreviewImage, ThumbError> {
-        cached_preview(http, &self.cache, &url.preview().to_string()).await
+        cached_preview(http, &self.cache, &url.preview().to_string(), CARD_SIDE).await
     }
 
     /// A History entry's thumbnail (`url` is the entry's URL), sent back as
@@ -57,7 +57,7 @@ impl Thumbs {
                 }
                 Ok(parsed) => {
                     let _slot = slots.acquire_owned().await.ok();
-                    cached_preview(&http, &cache, &parsed.preview().to_string())
+                    cached_preview(&http, &cache, &parsed.preview().to_string(), PREVIEW_SIDE)
                         .await
                         .map_err(|e| e.to_string())
                 }
@@ -74,11 +74,12 @@ fn is_loopback(base: &str) -> bool {
     url::Url::parse(base).is_ok_and(|u| crate::client::is_loopback(&u))
 }
 
-/// The `.preview` at `preview_url`: from the cache, else fetched and kept there.
+/// The `.preview` at `preview_url`, fit into `side`: from the cache, else fetched and kept there.
 async fn cached_preview(
     http: &reqwest::Client,
     cache: &Arc<ThumbCache>,
     preview_url: &str,
+    side: u32,
 ) -> Result<PreviewImage, ThumbError> {
     let on_disk = {
         let cache = cache.clone();
@@ -89,7 +90,7 @@ async fn cached_preview(
             .flatten()
     };
     if let Some(bytes) = on_disk {
-        match decode_thumb(bytes.into()).await {
+        match decode_thumb(bytes.into(), side).await {
             Ok(img) => return Ok(img),
             Err(e) => {
                 // A damaged file: fetch it again below.
@@ -106,7 +107,7 @@ async fn cached_preview(
         }
     }
     let bytes = fetch_thumb_bytes(http, preview_url).await?;
-    let img = decode_thumb(bytes.clone()).await?;
+    let img = decode_thumb(bytes.clone(), side).await?;
     // Kept only once it decoded (the cache holds nothing it cannot show), and before the
     // picture is shown: what the window shows is on disk.
     let cache = cache.clone();

@@ -250,12 +250,14 @@ pub(super) async fn fetch_thumb_bytes(
     Ok(response.bytes().await?)
 }
 
-/// Decodes a `.preview` into a texture-sized image, on the blocking pool.
-pub(super) async fn decode_thumb(bytes: bytes::Bytes) -> Result<PreviewImage, ThumbError> {
-    let preview =
-        tokio::task::spawn_blocking(move || preview::from_bytes(&bytes, preview::PREVIEW_SIDE))
-            .await
-            .map_err(|_| ThumbError::Interrupted)?;
+/// Decodes a `.preview` into a texture-sized image fitting `side`, on the blocking pool.
+pub(super) async fn decode_thumb(
+    bytes: bytes::Bytes,
+    side: u32,
+) -> Result<PreviewImage, ThumbError> {
+    let preview = tokio::task::spawn_blocking(move || preview::from_bytes(&bytes, side))
+        .await
+        .map_err(|_| ThumbError::Interrupted)?;
     Ok(preview?)
 }
 
