@@ -30,10 +30,6 @@ pub use sweep::{STAGED_ORPHAN_AGE, spawn_sweeper};
 use crate::cdn_url::Variant;
 use error::chain;
 
-/// Bytes of renditions kept in memory. Pictures never change, so a cached copy is always right;
-/// hot thumbnails are then served without touching the disk or the bucket.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
-
 /// Objects larger than this are streamed to the client in chunks and not cached: a client that
 /// reads slowly (or not at all) holds a chunk, never a whole original.
 pub const STREAM_ABOVE: u64 = 1024 * 1024;
@@ -45,24 +41,10 @@ const STREAM_CHUNK: usize = 256 * 1024;
 /// parts of at least 5 MiB); parts go up in parallel and a failed part is retried alone.
 const PART_BYTES: usize = 8 * 1024 * 1024;
 
-/// Weighs a cached rendition by its size.
-#[derive(Clone)]
-struct BySize;
-
-impl quick_cache::Weighter<String, Bytes> for BySize {
-    fn weight(&self, _key: &String, value: &Bytes) -> u64 {
-        value.len() as u64 + 64
-    }
-}
-
-type Cache = quick_cache::sync::Cache<String, Bytes, BySize>;
-
 /// Where pictures live.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<dyn ObjectStore>,
-    /// Recently read renditions (immutable, so never stale).
-    cache: Arc<Cache>,
     /// The directory of a local store: reads refuse symlinks found there, the sweeper cleans it.
     local_root: Option<PathBuf>,
     /// Shown in logs and errors, e.g. `bucket s3://images at http://127.0.0.1:3900`.
@@ -77,7 +59,7 @@ impl std::fmt::Debug for Store {
 
 /// One rendition read from the store.
 pub enum Object {
-    /// Small enough to hold (and cache) whole.
+    /// Small enough to hold whole (the service keeps it as a ready answer).
     Whole(Bytes),
     /// Read in chunks as the client takes them.
     Stream {
@@ -92,7 +74,6 @@ impl Store {
     fn new(inner: Arc<dyn ObjectStore>, description: String) -> Store {
         Store {
             inner,
-            cache: Arc::new(Cache::with_weighter(4096, CACHE_BYTES, BySize)),
             local_root: None,
             description,
         }
@@ -184,9 +165,6 @@ impl Store {
     /// Whether the complete picture `name` is stored.
     pub async fn exists(&self, name: &str, id: &str) -> Result<bool, StoreError> {
         let key = Self::key(name, id, Variant::Original);
-        if self.cache.get(key.as_ref()).is_some() {
-            return Ok(true);
-        }
         match self.inner.head(&key).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
@@ -234,7 +212,8 @@ impl Store {
     }
 
     /// Reads one rendition; `None` when it is not stored. Objects up to [`STREAM_ABOVE`] come
-    /// whole (and are cached), larger ones as a stream.
+    /// whole, larger ones as a stream. Nothing is cached here: the service keeps ready answers
+    /// (`service::ready`), one layer up, for the local directory and the bucket alike.
     pub async fn get(
         &self,
         name: &str,
@@ -242,9 +221,6 @@ impl Store {
         variant: Variant,
     ) -> Result<Option<Object>, StoreError> {
         let key = Self::key(name, id, variant);
-        if let Some(hit) = self.cache.get(key.as_ref()) {
-            return Ok(Some(Object::Whole(hit)));
-        }
         // Thumbnails are written first: without its original, a thumbnail belongs to a write
         // that never finished (a crash), and a picture is served whole or not at all.
         if variant != Variant::Original && !self.exists(name, id).await? {
@@ -261,7 +237,6 @@ impl Store {
         match self.inner.get(&key).await {
             Ok(found) if found.meta.size <= STREAM_ABOVE => {
                 let bytes = found.bytes().await.map_err(|e| self.fail(e))?;
-                self.cache.insert(key.to_string(), bytes.clone());
                 Ok(Some(Object::Whole(bytes)))
             }
             Ok(found) => {
