@@ -856,7 +856,7 @@ fn bench_gets(dir: &Path, photo_jpeg: &Path) {
         println!("\ncached GETs: a server did not answer 200 with the file; not measured\n{log}");
         return;
     }
-    let rounds = 3;
+    let rounds = rounds();
     println!(
         "\n### GETs: cached thumbnails and a streamed original, wrk -t2 -c32 -d5s, {rounds} interleaved rounds (both servers checked to answer 200 with the same bytes first)"
     );

@@ -240,10 +240,11 @@ impl App {
         if name.contains('%') {
             return None;
         }
-        let started = Instant::now();
-        let mut response = self.state.ready.get(name)?.answer(request.headers());
+        let ready = self.state.ready.get(name)?;
+        let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
+        let mut response = ready.answer(request.headers());
         security_headers(response.headers_mut());
-        if tracing::enabled!(tracing::Level::INFO) {
+        if let Some(started) = started {
             log_request(
                 request.method(),
                 request.uri().path(),

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
+use futures_util::stream::BoxStream;
 use object_store::path::Path as Key;
 use object_store::{
     GetResultPayload, ObjectStore, ObjectStoreExt as _, PutPayload, WriteMultipart,
@@ -244,14 +245,12 @@ impl Store {
                 let chunks = match found.payload {
                     GetResultPayload::File(mut file, _) => {
                         use std::io::Seek as _;
-                        use tokio::io::AsyncReadExt as _;
                         file.seek(std::io::SeekFrom::Start(found.range.start))
                             .map_err(|e| StoreError::Failed {
                                 store: self.description.clone(),
                                 reason: Reason::Other(format!("{key}: {e}")),
                             })?;
-                        let file = tokio::fs::File::from_std(file).take(len);
-                        tokio_util::io::ReaderStream::with_capacity(file, STREAM_CHUNK).boxed()
+                        file_chunks(file, len)
                     }
                     GetResultPayload::Stream(stream) => stream
                         .map(|chunk| chunk.map_err(std::io::Error::other))
@@ -265,9 +264,68 @@ impl Store {
     }
 }
 
+/// The next `len` bytes of `file`, [`STREAM_CHUNK`] at a time, each read on the blocking pool
+/// straight into the buffer that is sent (tokio's `File` reads into a buffer of its own and
+/// copies it out: one more pass over every byte). One chunk is in memory per read in flight.
+fn file_chunks(file: std::fs::File, len: u64) -> BoxStream<'static, std::io::Result<Bytes>> {
+    futures_util::stream::try_unfold((file, len), |(file, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let want = left.min(STREAM_CHUNK as u64);
+        let (file, chunk) = tokio::task::spawn_blocking(move || {
+            use std::io::Read as _;
+            let mut chunk = Vec::with_capacity(want as usize);
+            (&file).take(want).read_to_end(&mut chunk)?;
+            if chunk.len() as u64 != want {
+                // The file is shorter than its length said: never send fewer bytes than the
+                // Content-Length promised without an error.
+                return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+            }
+            Ok((file, chunk))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(Some((Bytes::from(chunk), (file, left - want))))
+    })
+    .boxed()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_file_is_streamed_whole_in_chunks_from_where_it_was_seeked() {
+        use std::io::{Seek as _, Write as _};
+        let data: Vec<u8> = (0..STREAM_CHUNK * 2 + 1000)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut file = tempfile::tempfile().expect("file");
+        file.write_all(&data).expect("write");
+        file.seek(std::io::SeekFrom::Start(10)).expect("seek");
+        let chunks: Vec<Bytes> = file_chunks(file, data.len() as u64 - 10)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .expect("read");
+        let sizes: Vec<usize> = chunks.iter().map(Bytes::len).collect();
+        assert_eq!(sizes, [STREAM_CHUNK, STREAM_CHUNK, 990]);
+        assert_eq!(chunks.concat(), data[10..]);
+    }
+
+    #[tokio::test]
+    async fn a_file_shorter_than_promised_ends_the_stream_with_an_error() {
+        use std::io::{Seek as _, Write as _};
+        let mut file = tempfile::tempfile().expect("file");
+        file.write_all(&[1u8; 100]).expect("write");
+        file.rewind().expect("rewind");
+        let results: Vec<_> = file_chunks(file, 200).collect().await;
+        assert_eq!(results.len(), 1);
+        let e = results[0].as_ref().expect_err("short");
+        assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
 
     #[test]
     fn specs_that_are_neither_are_refused() {
