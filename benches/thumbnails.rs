@@ -8,7 +8,7 @@
 //! Lanczos3 resize to each rendition, by `image::imageops`, which no contender uses). For the
 //! JPEG, the floor: a DCT-scaled decode alone (Pillow's draft mode, the same 1/4 scale as ours),
 //! so the distance to it is plain.
-//! Then cached thumbnail GETs from the service next to nginx configured as a CDN origin, with wrk.
+//! Then GETs (cached thumbnails, a streamed original) from the service next to nginx configured as a CDN origin, with wrk.
 //!
 //! `cargo bench --bench thumbnails` (BENCH_ROUNDS, default 5; BENCH_ONLY=PNG runs the inputs
 //! whose name contains it; BENCH_GETS_ONLY=1 runs the GETs only, BENCH_NO_GETS=1 skips them). Needs `/usr/bin/time`; the baselines need
@@ -701,6 +701,19 @@ fn wrk(url: &str) -> Option<WrkRun> {
     })
 }
 
+/// Stops nginx and its workers: SIGKILL on the master would leave the workers running (holding
+/// the port, and this process's stdout for whoever reads it through a pipe).
+fn stop_nginx(nginx: &mut std::process::Child) {
+    let stopped = Command::new("kill")
+        .args(["-TERM", &nginx.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !stopped {
+        nginx.kill().ok();
+    }
+    nginx.wait().ok();
+}
+
 /// Waits until `url` answers 200 with `body`.
 async fn ready(client: &reqwest::Client, url: &str, body: &[u8]) -> bool {
     for _ in 0..100 {
@@ -774,8 +787,14 @@ fn bench_gets(dir: &Path, photo_jpeg: &Path) {
     });
     let port = 18_000 + (std::process::id() % 1000) as u16;
     let mut files = Vec::new();
-    for rendition in ["large", "avatar"] {
-        let url = format!("{ours}.{rendition}");
+    // The thumbnails come from the service's ready answers after the first GET; the original
+    // (the 24 MP JPEG as uploaded, a few MB) is streamed from the file on every GET.
+    for rendition in ["large", "avatar", "original"] {
+        let url = if rendition == "original" {
+            ours.clone()
+        } else {
+            format!("{ours}.{rendition}")
+        };
         let body = runtime.block_on(async {
             let r = client.get(&url).send().await.expect("GET ours");
             assert!(r.status().is_success(), "GET {url}: {}", r.status());
@@ -790,8 +809,9 @@ fn bench_gets(dir: &Path, photo_jpeg: &Path) {
             body,
         ));
     }
-    readable_by_all(&root.join("large.jpg"));
-    readable_by_all(&root.join("avatar.jpg"));
+    for (rendition, ..) in &files {
+        readable_by_all(&root.join(format!("{rendition}.jpg")));
+    }
     // nginx as a CDN origin would run it: a worker per core, sendfile, open_file_cache, long
     // keep-alive; the headers our service sends on an image.
     let conf = dir.join("nginx.conf");
@@ -831,15 +851,14 @@ fn bench_gets(dir: &Path, photo_jpeg: &Path) {
         true
     });
     if !all_ready {
-        nginx.kill().ok();
-        nginx.wait().ok();
+        stop_nginx(&mut nginx);
         let log = std::fs::read_to_string(dir.join("nginx-error.log")).unwrap_or_default();
         println!("\ncached GETs: a server did not answer 200 with the file; not measured\n{log}");
         return;
     }
-    let rounds = 3;
+    let rounds = rounds();
     println!(
-        "\n### cached thumbnail GETs, wrk -t2 -c32 -d5s, {rounds} interleaved rounds (both servers checked to answer 200 with the same bytes first)"
+        "\n### GETs: cached thumbnails and a streamed original, wrk -t2 -c32 -d5s, {rounds} interleaved rounds (both servers checked to answer 200 with the same bytes first)"
     );
     println!(
         "| file | server | req/s best / median | p99 ms (best run) | bytes per response | errors |"
@@ -855,7 +874,7 @@ fn bench_gets(dir: &Path, photo_jpeg: &Path) {
         let summary = |label: &str, runs: &[WrkRun]| -> Option<f64> {
             if runs.is_empty() {
                 println!(
-                    "| .{rendition} ({} B) | {label} | wrk gave no numbers | | | |",
+                    "| {rendition} ({} B) | {label} | wrk gave no numbers | | | |",
                     body.len()
                 );
                 return None;
@@ -870,13 +889,13 @@ fn bench_gets(dir: &Path, photo_jpeg: &Path) {
                 .expect("a run");
             if non_2xx > 0 {
                 println!(
-                    "| .{rendition} ({} B) | {label} | not a speed: {non_2xx} non-2xx responses | | | {errors} |",
+                    "| {rendition} ({} B) | {label} | not a speed: {non_2xx} non-2xx responses | | | {errors} |",
                     body.len()
                 );
                 return None;
             }
             println!(
-                "| .{rendition} ({} B) | {label} | {:.0} / {median:.0} | {:.2} | {:.0} | {errors} socket errors |",
+                "| {rendition} ({} B) | {label} | {:.0} / {median:.0} | {:.2} | {:.0} | {errors} socket errors |",
                 body.len(),
                 best.requests_per_sec,
                 best.p99_ms,
@@ -890,11 +909,10 @@ fn bench_gets(dir: &Path, photo_jpeg: &Path) {
             ratios.push((rendition, x / y));
         }
     }
-    nginx.kill().ok();
-    nginx.wait().ok();
+    stop_nginx(&mut nginx);
     for (rendition, r) in ratios {
         let verdict = if r >= 1.0 { "ahead" } else { "BEHIND" };
-        println!("ratio serve / nginx, .{rendition}: {r:.2}x median req/s ({verdict})");
+        println!("ratio serve / nginx, {rendition}: {r:.2}x median req/s ({verdict})");
     }
     println!(
         "nginx: worker_processes auto, sendfile, tcp_nopush, keepalive_requests 1000000, open_file_cache; serve: HTTP/1.1, this process's tokio runtime (a worker per core); wrk shares the same cores"

@@ -40,7 +40,8 @@
 //! - [`backoff`]: how long both wait before a retry.
 //!
 //! **The local image service**
-//! - [`service`]: routes, address policy, fetch, storage, admission budgets, connection loop.
+//! - [`service`]: routes, address policy, fetch, storage, admission budgets, ready answers for
+//!   hot pictures, connection loop.
 //!
 //! **The desktop app**
 //! - [`app`]: its state (settings, view, work, images), what it takes from the machine, Send to

@@ -705,3 +705,122 @@ async fn a_symlink_planted_in_the_data_directory_is_not_followed() {
     let (status, body, _) = get_bytes(&format!("{}/{name}", svc.url())).await;
     assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
 }
+
+/// The headers of an answer, without `Date` (the only one that may change between two answers).
+fn headers_but_date(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(k, _)| *k != "date")
+        .map(|(k, v)| (k.to_string(), v.to_str().expect("ascii").to_owned()))
+        .collect();
+    all.sort();
+    all
+}
+
+#[tokio::test]
+async fn a_held_answer_is_the_same_bytes_and_headers_as_the_first() {
+    let svc = start_service().await;
+    let url = upload_and_check(&svc, common::png(300, 200), Format::Png).await;
+    let mut bodies = 0;
+    for u in [url.large(), url.avatar(), url.preview(), url.clone()] {
+        let (status, first, first_headers) = get_bytes(&u.to_string()).await;
+        assert_eq!(status, 200, "{u}");
+        bodies += first.len() as u64;
+        let (status, again, again_headers) = get_bytes(&u.to_string()).await;
+        assert_eq!(status, 200, "{u}");
+        assert_eq!(again, first, "{u}");
+        assert_eq!(
+            headers_but_date(&again_headers),
+            headers_but_date(&first_headers),
+            "{u}"
+        );
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("content-security-policy", "default-src 'none'; sandbox"),
+            ("cache-control", "public, max-age=31536000, immutable"),
+            ("content-type", "image/png"),
+        ] {
+            assert_eq!(again_headers[name], value, "{u}");
+        }
+        assert_eq!(
+            again_headers["content-length"],
+            first.len().to_string().as_str()
+        );
+        // A 304 from the held answer carries the same ETag and security headers.
+        let resp = http()
+            .get(u.to_string())
+            .header("If-None-Match", again_headers["etag"].clone())
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(resp.status(), 304, "{u}");
+        assert_eq!(resp.headers()["etag"], again_headers["etag"]);
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    }
+    // All four answers are held (the original is under 1 MiB), so the second GETs came from them.
+    assert!(
+        svc.state.ready_bytes_held() >= bodies,
+        "{} < {bodies}",
+        svc.state.ready_bytes_held()
+    );
+}
+
+#[tokio::test]
+async fn a_thumbnail_without_its_original_is_never_served_nor_held() {
+    let svc = start_service().await;
+    let url = upload_and_check(&svc, common::png(120, 80), Format::Png).await;
+    // A crash between the thumbnails and the original leaves this: thumbnails, no original.
+    let shard = svc.dir.path().join("pictures").join(&url.id()[..2]);
+    let name = url.to_string().rsplit('/').next().expect("name").to_owned();
+    let orphan_id = "f".repeat(32);
+    let orphan = name.replace(url.id(), &orphan_id);
+    let orphan_shard = svc.dir.path().join("pictures").join("ff");
+    std::fs::create_dir_all(&orphan_shard).expect("mkdir");
+    for suffix in ["preview", "large", "avatar"] {
+        std::fs::copy(
+            shard.join(format!("{name}.{suffix}")),
+            orphan_shard.join(format!("{orphan}.{suffix}")),
+        )
+        .expect("copy");
+    }
+    let base = svc.url();
+    // The uploaded picture's original was served (and held) by `upload_and_check`.
+    let held = svc.state.ready_bytes_held();
+    for _ in 0..2 {
+        for suffix in ["preview", "large", "avatar"] {
+            let (status, _, headers) = get_bytes(&format!("{base}/{orphan}.{suffix}")).await;
+            assert_eq!(status, 404, ".{suffix}");
+            assert_eq!(headers["x-content-type-options"], "nosniff");
+        }
+    }
+    assert_eq!(svc.state.ready_bytes_held(), held, "nothing of it was kept");
+    // The complete picture next to it is served as before.
+    assert!(!thumb(&url, "large").await.is_empty());
+    assert!(svc.state.ready_bytes_held() > held);
+}
+
+#[tokio::test]
+async fn held_answers_stay_within_their_byte_budget() {
+    let budget = 64 * 1024;
+    let svc = start_service_with(|c| c.ready_cache_bytes = budget).await;
+    for i in 0..6u32 {
+        let url = upload_and_check(&svc, common::png(400 + i, 300), Format::Png).await;
+        for u in [url.large(), url.preview(), url.avatar(), url.clone()] {
+            let (status, ..) = get_bytes(&u.to_string()).await;
+            assert_eq!(status, 200, "{u}");
+            assert!(
+                svc.state.ready_bytes_held() <= budget,
+                "{} > {budget}",
+                svc.state.ready_bytes_held()
+            );
+        }
+    }
+    assert!(svc.state.ready_bytes_held() > 0);
+    // With none, nothing is held and everything is still served.
+    let none = start_service_with(|c| c.ready_cache_bytes = 0).await;
+    let url = upload_and_check(&none, common::png(40, 30), Format::Png).await;
+    for _ in 0..2 {
+        assert!(!thumb(&url, "large").await.is_empty());
+    }
+    assert_eq!(none.state.ready_bytes_held(), 0);
+}

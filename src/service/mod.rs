@@ -5,6 +5,7 @@
 //! - `fetch`: the remote fetch under that policy.
 //! - `store`: originals and thumbnails on `object_store`.
 //! - `budget`: memory for bodies and processing slots, held by guards.
+//! - `ready`: ready answers (bytes and header values) for hot thumbnails, bounded by bytes.
 //! - `server`: the connection loop (timeouts, connection cap, shutdown deadline).
 //! - `error`: GroupMe-shaped JSON errors.
 //!
@@ -16,6 +17,7 @@ pub mod addr_policy;
 pub mod budget;
 mod error;
 pub mod fetch;
+pub mod ready;
 pub mod server;
 pub mod store;
 
@@ -32,6 +34,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt as _;
+use futures_util::future::Either;
+use hyper::body::Incoming;
+use hyper_util::service::{TowerToHyperService, TowerToHyperServiceFuture};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
@@ -46,6 +51,7 @@ use crate::thumbnail::{self, Limits};
 use crate::token::Token;
 use budget::{BodyBudget, NoSlot, Reservation, Slots};
 use fetch::Fetcher;
+use ready::{Ready, ReadyCache, none_match};
 use server::ConnLimits;
 
 /// How the service behaves.
@@ -76,6 +82,8 @@ pub struct ServiceConfig {
     pub body_grace: Duration,
     /// Timeouts, the connection cap and the shutdown deadline.
     pub conn: ConnLimits,
+    /// Bytes of ready answers (thumbnails and originals up to 1 MiB) kept in memory; 0 keeps none.
+    pub ready_cache_bytes: u64,
 }
 
 impl ServiceConfig {
@@ -100,6 +108,7 @@ impl ServiceConfig {
                 send_timeout: Duration::from_secs(30),
                 shutdown_grace: Duration::from_secs(10),
             },
+            ready_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -114,15 +123,29 @@ pub enum SetupError {
 }
 
 /// The state the service's handlers share (not the desktop app's: that is `app::UploaderApp`).
+/// One `Arc`: every request clones it.
 #[derive(Clone)]
-pub struct ServiceState {
-    config: Arc<ServiceConfig>,
+pub struct ServiceState(Arc<Shared>);
+
+/// What [`ServiceState`] holds.
+pub struct Shared {
+    config: ServiceConfig,
     store: Store,
     fetcher: Fetcher,
     /// Processing slots, one per core by default, and the uploads waiting for one.
     slots: Slots,
     /// Memory for bodies being received.
     budget: BodyBudget,
+    /// Answers for hot pictures, ready to send.
+    ready: ReadyCache,
+}
+
+impl std::ops::Deref for ServiceState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl ServiceState {
@@ -136,13 +159,14 @@ impl ServiceState {
             config.max_body as u64,
             config.fetch_timeout,
         )?;
-        Ok(ServiceState {
+        Ok(ServiceState(Arc::new(Shared {
             slots: Slots::new(config.max_concurrent, config.max_waiting),
             budget: BodyBudget::new(config.body_budget),
-            config: Arc::new(config),
+            ready: ReadyCache::new(config.ready_cache_bytes),
+            config,
             store,
             fetcher,
-        })
+        })))
     }
 }
 
@@ -150,6 +174,11 @@ impl ServiceState {
     /// Bytes of request bodies held in memory now (for tests and monitoring).
     pub fn body_bytes_held(&self) -> usize {
         self.budget.held()
+    }
+
+    /// Bytes of ready answers held now, as weighed for `ready_cache_bytes` (for tests).
+    pub fn ready_bytes_held(&self) -> u64 {
+        self.ready.weight()
     }
 }
 
@@ -167,8 +196,7 @@ pub fn router(state: ServiceState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::disable())
-        .layer(middleware::from_fn(log_request))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(every_answer))
         .with_state(state)
 }
 
@@ -180,7 +208,68 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.config.conn;
-    server::run(listener, router(state), limits, shutdown).await
+    server::run(listener, App::new(state), limits, shutdown).await
+}
+
+/// What the connections run: a GET of a held answer (a hot thumbnail) is answered here, with
+/// the same headers and log line as through the router; everything else goes to [`router`].
+/// Routing, the middleware layer, extracting the path and copying the request headers are most
+/// of what a small cached answer costs.
+#[derive(Clone)]
+pub struct App {
+    state: ServiceState,
+    router: TowerToHyperService<Router>,
+}
+
+impl App {
+    /// The service over `router(state)`.
+    pub fn new(state: ServiceState) -> App {
+        App {
+            router: TowerToHyperService::new(router(state.clone())),
+            state,
+        }
+    }
+
+    /// The held answer to `request`, if it is a GET of a held name. Names with `%` escapes go
+    /// through the router, which decodes them.
+    fn held(&self, request: &hyper::Request<Incoming>) -> Option<Response> {
+        if request.method() != axum::http::Method::GET {
+            return None;
+        }
+        let name = request.uri().path().strip_prefix('/')?;
+        if name.contains('%') {
+            return None;
+        }
+        let ready = self.state.ready.get(name)?;
+        let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
+        let mut response = ready.answer(request.headers());
+        security_headers(response.headers_mut());
+        if let Some(started) = started {
+            log_request(
+                request.method(),
+                request.uri().path(),
+                response.status(),
+                started,
+            );
+        }
+        Some(response)
+    }
+}
+
+impl hyper::service::Service<hyper::Request<Incoming>> for App {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = Either<
+        std::future::Ready<Result<Response, Self::Error>>,
+        TowerToHyperServiceFuture<Router, hyper::Request<Incoming>>,
+    >;
+
+    fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
+        match self.held(&request) {
+            Some(response) => Either::Left(std::future::ready(Ok(response))),
+            None => Either::Right(self.router.call(request)),
+        }
+    }
 }
 
 /// A service running in the background.
@@ -222,11 +311,28 @@ pub fn start(listener: TcpListener, state: ServiceState) -> std::io::Result<Runn
     })
 }
 
-/// On every answer: browsers must take a picture for what its type says (a GIF that is also an
-/// HTML or script file is never run as one), and nothing served may load or run anything.
-async fn security_headers(request: Request, next: Next) -> Response {
+/// Around every request (one layer, so one boxed future and one service clone per request):
+/// the security headers and the log line.
+async fn every_answer(request: Request, next: Next) -> Response {
+    // Only when someone reads the log: the method and path are copied before the request moves.
+    let logged = tracing::enabled!(tracing::Level::INFO).then(|| {
+        (
+            request.method().clone(),
+            request.uri().path().to_owned(),
+            Instant::now(),
+        )
+    });
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
+    security_headers(response.headers_mut());
+    if let Some((method, path, started)) = logged {
+        log_request(&method, &path, response.status(), started);
+    }
+    response
+}
+
+/// Browsers must take a picture for what its type says (a GIF that is also an HTML or script
+/// file is never run as one), and nothing served may load or run anything.
+fn security_headers(headers: &mut HeaderMap) {
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -235,23 +341,17 @@ async fn security_headers(request: Request, next: Next) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
-    response
 }
 
 /// One log line per request: method, path, status, time. Never headers (the token) nor query.
-async fn log_request(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let started = Instant::now();
-    let response = next.run(request).await;
+fn log_request(method: &axum::http::Method, path: &str, status: StatusCode, started: Instant) {
     tracing::info!(
         %method,
         path,
-        status = response.status().as_u16(),
+        status = status.as_u16(),
         ms = started.elapsed().as_millis() as u64,
         "request"
     );
-    response
 }
 
 /// Compares digests in constant time, so timing reveals neither how much of a token matched
@@ -485,13 +585,6 @@ fn is_our_id(id: &str) -> bool {
     id.len() == crate::content_id::LEN && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 §13.1.2) or is `*`.
-fn none_match(header: &str, etag: &str) -> bool {
-    header.split(',').map(str::trim).any(|tag| {
-        tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag.trim_start_matches("W/")
-    })
-}
-
 async fn serve_picture(
     State(state): State<ServiceState>,
     name: Result<Path<String>, PathRejection>,
@@ -501,6 +594,17 @@ async fn serve_picture(
     let Ok(Path(name)) = name else {
         return Err(ApiError::not_found());
     };
+    let not_modified = |etag: &str| {
+        headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| none_match(v, etag))
+    };
+    // Held answers are usually sent by `App` before routing; a name spelled with `%` escapes
+    // gets here.
+    if let Some(ready) = state.ready.get(&name) {
+        return Ok(ready.answer(&headers));
+    }
     let (picture, variant) = cdn_url::parse_name(&name).map_err(|_| ApiError::not_found())?;
     let Picture::Sized { format, ref id, .. } = picture else {
         return Err(ApiError::not_found());
@@ -509,14 +613,8 @@ async fn serve_picture(
         return Err(ApiError::not_found());
     }
     let original = picture.to_string();
-    let etag = format!("\"{}\"", name);
-    let etag_value = HeaderValue::from_str(&etag).map_err(|_| ApiError::not_found())?;
-    let cache = HeaderValue::from_static("public, max-age=31536000, immutable");
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| none_match(v, &etag))
-    {
+    let etag_value = ready::etag(&name).ok_or_else(ApiError::not_found)?;
+    if not_modified(&format!("\"{name}\"")) {
         // Only answer 304 for a picture that exists.
         if state
             .store
@@ -524,11 +622,7 @@ async fn serve_picture(
             .await
             .map_err(storage_failed)?
         {
-            let mut response = StatusCode::NOT_MODIFIED.into_response();
-            let h = response.headers_mut();
-            h.insert(header::CACHE_CONTROL, cache);
-            h.insert(header::ETAG, etag_value);
-            return Ok(response);
+            return Ok(ready::not_modified_response(etag_value));
         }
         return Err(ApiError::not_found());
     }
@@ -538,49 +632,47 @@ async fn serve_picture(
         .await
         .map_err(storage_failed)?
         .ok_or_else(ApiError::not_found)?;
-    let (len, body) = match object {
-        store::Object::Whole(bytes) => (bytes.len() as u64, Body::from(bytes)),
-        store::Object::Stream { len, chunks } => (len, Body::from_stream(chunks)),
-    };
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(format.mime()),
-            ),
-            (header::CONTENT_LENGTH, HeaderValue::from(len)),
-            (header::CACHE_CONTROL, cache),
-            (header::ETAG, etag_value),
-        ],
-        body,
-    )
-        .into_response())
+    match object {
+        store::Object::Whole(bytes) => {
+            let ready = Arc::new(Ready::new(etag_value, format.mime(), bytes));
+            // Held under its canonical name only: spellings of the same picture that parse
+            // (there are none today) never take room twice.
+            if is_canonical(&name, &original, variant) {
+                state.ready.insert(&name, ready.clone());
+            }
+            Ok(ready.answer(&HeaderMap::new()))
+        }
+        store::Object::Stream { len, chunks } => Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(format.mime()),
+                ),
+                (header::CONTENT_LENGTH, HeaderValue::from(len)),
+                (header::CACHE_CONTROL, ready::CACHE_CONTROL),
+                (header::ETAG, etag_value),
+            ],
+            Body::from_stream(chunks),
+        )
+            .into_response()),
+    }
+}
+
+/// Whether `name` is exactly the name of `original`'s `variant`.
+fn is_canonical(name: &str, original: &str, variant: Variant) -> bool {
+    match variant.suffix() {
+        None => name == original,
+        Some(suffix) => {
+            name.strip_prefix(original)
+                .and_then(|rest| rest.strip_prefix('.'))
+                == Some(suffix)
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn if_none_match_compares_weakly() {
-        let etag = "\"480x325.jpeg.0123\"";
-        for header in [
-            "\"480x325.jpeg.0123\"",
-            "W/\"480x325.jpeg.0123\"",
-            "\"other\", W/\"480x325.jpeg.0123\"",
-            "*",
-        ] {
-            assert!(none_match(header, etag), "{header}");
-        }
-        for header in [
-            "\"480x325.jpeg.01234\"",
-            "W/\"other\"",
-            "480x325.jpeg.0123",
-            "",
-        ] {
-            assert!(!none_match(header, etag), "{header}");
-        }
-    }
 
     #[test]
     fn tokens_compare_by_value_only() {

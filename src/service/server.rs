@@ -18,10 +18,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
@@ -40,10 +38,12 @@ pub struct ConnLimits {
     pub shutdown_grace: Duration,
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then drains (see the module doc).
+use super::App;
+
+/// Serves `app` on `listener` until `shutdown` completes, then drains (see the module doc).
 pub async fn run(
     listener: TcpListener,
-    router: Router,
+    app: App,
     limits: ConnLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -73,10 +73,10 @@ pub async fn run(
                 }
             },
         };
-        let router = router.clone();
+        let app = app.clone();
         let stop = stop_rx.clone();
         connections.spawn(async move {
-            if let Err(e) = connection(stream, router, limits, stop).await {
+            if let Err(e) = connection(stream, app, limits, stop).await {
                 tracing::debug!(%peer, "connection ended: {e}");
             }
             drop(permit);
@@ -104,7 +104,7 @@ pub async fn run(
 /// One connection, from accept to close.
 async fn connection(
     stream: TcpStream,
-    router: Router,
+    app: App,
     limits: ConnLimits,
     mut stop: watch::Receiver<()>,
 ) -> hyper::Result<()> {
@@ -112,13 +112,12 @@ async fn connection(
     let mut stream = TimeoutStream::new(stream);
     stream.set_write_timeout(Some(limits.send_timeout));
     let io = TokioIo::new(Box::pin(stream));
-    let service = TowerToHyperService::new(router);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true);
-    let conn = builder.serve_connection(io, service);
+    let conn = builder.serve_connection(io, app);
     tokio::pin!(conn);
     tokio::select! {
         result = conn.as_mut() => return result,

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
+use futures_util::stream::BoxStream;
 use object_store::path::Path as Key;
 use object_store::{
     GetResultPayload, ObjectStore, ObjectStoreExt as _, PutPayload, WriteMultipart,
@@ -33,10 +34,6 @@ pub use sweep::{STAGED_ORPHAN_AGE, spawn_sweeper};
 
 use crate::cdn_url::Variant;
 use error::chain;
-
-/// Bytes of renditions kept in memory. Pictures never change, so a cached copy is always right;
-/// hot thumbnails are then served without touching the disk or the bucket.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Objects larger than this are streamed to the client in chunks and not cached: a client that
 /// reads slowly (or not at all) holds a chunk, never a whole original.
@@ -49,24 +46,10 @@ const STREAM_CHUNK: usize = 256 * 1024;
 /// parts of at least 5 MiB); parts go up in parallel and a failed part is retried alone.
 const PART_BYTES: usize = 8 * 1024 * 1024;
 
-/// Weighs a cached rendition by its size.
-#[derive(Clone)]
-struct BySize;
-
-impl quick_cache::Weighter<String, Bytes> for BySize {
-    fn weight(&self, _key: &String, value: &Bytes) -> u64 {
-        value.len() as u64 + 64
-    }
-}
-
-type Cache = quick_cache::sync::Cache<String, Bytes, BySize>;
-
 /// Where pictures live.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<dyn ObjectStore>,
-    /// Recently read renditions (immutable, so never stale).
-    cache: Arc<Cache>,
     /// The directory of a local store: reads refuse symlinks found there, the sweeper cleans it.
     local_root: Option<PathBuf>,
     /// Whether a local store syncs each write (file and directory) before it returns.
@@ -93,7 +76,7 @@ enum Pending {
 
 /// One rendition read from the store.
 pub enum Object {
-    /// Small enough to hold (and cache) whole.
+    /// Small enough to hold whole (the service keeps it as a ready answer).
     Whole(Bytes),
     /// Read in chunks as the client takes them.
     Stream {
@@ -108,7 +91,6 @@ impl Store {
     fn new(inner: Arc<dyn ObjectStore>, description: String) -> Store {
         Store {
             inner,
-            cache: Arc::new(Cache::with_weighter(4096, CACHE_BYTES, BySize)),
             local_root: None,
             fsync: false,
             description,
@@ -202,9 +184,6 @@ impl Store {
     /// Whether the complete picture `name` is stored.
     pub async fn exists(&self, name: &str, id: &str) -> Result<bool, StoreError> {
         let key = Self::key(name, id, Variant::Original);
-        if self.cache.get(key.as_ref()).is_some() {
-            return Ok(true);
-        }
         match self.inner.head(&key).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
@@ -285,7 +264,8 @@ impl Store {
     }
 
     /// Reads one rendition; `None` when it is not stored. Objects up to [`STREAM_ABOVE`] come
-    /// whole (and are cached), larger ones as a stream.
+    /// whole, larger ones as a stream. Nothing is cached here: the service keeps ready answers
+    /// (`service::ready`), one layer up, for the local directory and the bucket alike.
     pub async fn get(
         &self,
         name: &str,
@@ -293,9 +273,6 @@ impl Store {
         variant: Variant,
     ) -> Result<Option<Object>, StoreError> {
         let key = Self::key(name, id, variant);
-        if let Some(hit) = self.cache.get(key.as_ref()) {
-            return Ok(Some(Object::Whole(hit)));
-        }
         // Thumbnails are written first: without its original, a thumbnail belongs to a write
         // that never finished (a crash), and a picture is served whole or not at all.
         if variant != Variant::Original && !self.exists(name, id).await? {
@@ -312,7 +289,6 @@ impl Store {
         match self.inner.get(&key).await {
             Ok(found) if found.meta.size <= STREAM_ABOVE => {
                 let bytes = found.bytes().await.map_err(|e| self.fail(e))?;
-                self.cache.insert(key.to_string(), bytes.clone());
                 Ok(Some(Object::Whole(bytes)))
             }
             Ok(found) => {
@@ -320,14 +296,12 @@ impl Store {
                 let chunks = match found.payload {
                     GetResultPayload::File(mut file, _) => {
                         use std::io::Seek as _;
-                        use tokio::io::AsyncReadExt as _;
                         file.seek(std::io::SeekFrom::Start(found.range.start))
                             .map_err(|e| StoreError::Failed {
                                 store: self.description.clone(),
                                 reason: Reason::Other(format!("{key}: {e}")),
                             })?;
-                        let file = tokio::fs::File::from_std(file).take(len);
-                        tokio_util::io::ReaderStream::with_capacity(file, STREAM_CHUNK).boxed()
+                        file_chunks(file, len)
                     }
                     GetResultPayload::Stream(stream) => stream
                         .map(|chunk| chunk.map_err(std::io::Error::other))
@@ -341,9 +315,68 @@ impl Store {
     }
 }
 
+/// The next `len` bytes of `file`, [`STREAM_CHUNK`] at a time, each read on the blocking pool
+/// straight into the buffer that is sent (tokio's `File` reads into a buffer of its own and
+/// copies it out: one more pass over every byte). One chunk is in memory per read in flight.
+fn file_chunks(file: std::fs::File, len: u64) -> BoxStream<'static, std::io::Result<Bytes>> {
+    futures_util::stream::try_unfold((file, len), |(file, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let want = left.min(STREAM_CHUNK as u64);
+        let (file, chunk) = tokio::task::spawn_blocking(move || {
+            use std::io::Read as _;
+            let mut chunk = Vec::with_capacity(want as usize);
+            (&file).take(want).read_to_end(&mut chunk)?;
+            if chunk.len() as u64 != want {
+                // The file is shorter than its length said: never send fewer bytes than the
+                // Content-Length promised without an error.
+                return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+            }
+            Ok((file, chunk))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(Some((Bytes::from(chunk), (file, left - want))))
+    })
+    .boxed()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_file_is_streamed_whole_in_chunks_from_where_it_was_seeked() {
+        use std::io::{Seek as _, Write as _};
+        let data: Vec<u8> = (0..STREAM_CHUNK * 2 + 1000)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut file = tempfile::tempfile().expect("file");
+        file.write_all(&data).expect("write");
+        file.seek(std::io::SeekFrom::Start(10)).expect("seek");
+        let chunks: Vec<Bytes> = file_chunks(file, data.len() as u64 - 10)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .expect("read");
+        let sizes: Vec<usize> = chunks.iter().map(Bytes::len).collect();
+        assert_eq!(sizes, [STREAM_CHUNK, STREAM_CHUNK, 990]);
+        assert_eq!(chunks.concat(), data[10..]);
+    }
+
+    #[tokio::test]
+    async fn a_file_shorter_than_promised_ends_the_stream_with_an_error() {
+        use std::io::{Seek as _, Write as _};
+        let mut file = tempfile::tempfile().expect("file");
+        file.write_all(&[1u8; 100]).expect("write");
+        file.rewind().expect("rewind");
+        let results: Vec<_> = file_chunks(file, 200).collect().await;
+        assert_eq!(results.len(), 1);
+        let e = results[0].as_ref().expect_err("short");
+        assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
 
     #[test]
     fn specs_that_are_neither_are_refused() {
