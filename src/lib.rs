@@ -87,6 +87,7 @@ pub mod path_completion;
 pub mod plausible;
 pub mod preview;
 pub mod probe;
+pub mod queue_heights;
 pub mod queue_rows;
 pub mod reencode;
 pub mod service;

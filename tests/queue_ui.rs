@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::dropped::Dropped;
-use common::queue::{Offline, failed, finished, toggle, uploading};
+use common::queue::{Offline, failed, finished, toggle, uploading, wheel_until};
 use common::window::wait_until;
 use eframe::egui;
 use egui_kittest::Harness;
@@ -161,10 +161,17 @@ fn the_newest_drop_is_scrolled_into_view() {
         "the batch's first row in view"
     );
     // Scrolled to the end of the list: the top is out of view.
-    h.get_by_label("Show details: pic-29.png").scroll_to_me();
+    let list = egui::pos2(400.0, 300.0);
+    wheel_until(&mut h, list, -200.0, "pic-29.png", |h| {
+        h.query_by_label("Show details: pic-29.png").is_some()
+    });
     h.run_steps(4);
     assert!(toggle(&h, "pic-29.png").max.y <= 600.0);
-    assert!(toggle(&h, "pic-00.png").max.y < top, "scrolled away");
+    assert!(
+        h.query_by_label("Show details: pic-00.png")
+            .is_none_or(|n| n.rect().max.y < top),
+        "scrolled away"
+    );
     // A drop lands on top, and the list scrolls to it.
     h.input_mut()
         .dropped_files
@@ -174,10 +181,16 @@ fn the_newest_drop_is_scrolled_into_view() {
     h.run_steps(4);
     let row = toggle(&h, "new.png");
     assert!(row.min.y > top && row.max.y <= 600.0, "{row:?} not in view");
-    // Only once: scrolled away again, it stays away.
-    h.get_by_label("Show details: pic-29.png").scroll_to_me();
+    // Only once: scrolled away again, it stays away (out of view, it is not drawn at all).
+    wheel_until(&mut h, list, -200.0, "pic-29.png", |h| {
+        h.query_by_label("Show details: pic-29.png").is_some()
+    });
     h.run_steps(4);
-    assert!(toggle(&h, "new.png").max.y < top, "scrolled back by itself");
+    assert!(
+        h.query_by_label("Show details: new.png")
+            .is_none_or(|n| n.rect().max.y < top),
+        "scrolled back by itself"
+    );
 }
 
 #[test]
@@ -240,4 +253,43 @@ fn a_drop_keeps_its_order_and_the_newest_drop_is_on_top() {
             "mid.png",
         ]
     );
+}
+
+#[test]
+fn only_the_rows_in_view_are_drawn() {
+    let world = Offline::new(&[]);
+    let mut h = world.app([800.0, 600.0]);
+    let names: Vec<String> = (0..500).map(|i| format!("pic-{i:03}.png")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    finished(h.state_mut(), &names);
+    h.run_steps(2);
+    let rows = |h: &Harness<'_, UploaderApp>| -> Vec<String> {
+        buttons(h)
+            .into_iter()
+            .filter_map(|b| b.strip_prefix("Show details: ").map(str::to_owned))
+            .collect()
+    };
+    // A 600 px window holds about ten 52 px rows: those, and a row either side, are drawn.
+    let drawn = rows(&h);
+    assert_eq!(drawn.first().map(String::as_str), Some("pic-000.png"));
+    assert!(
+        (8..=14).contains(&drawn.len()),
+        "{} of 500 rows drawn: {drawn:?}",
+        drawn.len()
+    );
+    // The scroll bar still spans the whole list: scrolled to the bottom, the last row shows.
+    let list = egui::pos2(400.0, 300.0);
+    wheel_until(&mut h, list, -5000.0, "pic-499.png", |h| {
+        h.query_by_label("Show details: pic-499.png").is_some()
+    });
+    h.run_steps(4);
+    let last = toggle(&h, "pic-499.png");
+    assert!(
+        last.min.y > 0.0 && last.max.y <= 600.0,
+        "{last:?} not in view"
+    );
+    let drawn = rows(&h);
+    assert_eq!(drawn.last().map(String::as_str), Some("pic-499.png"));
+    assert!((8..=14).contains(&drawn.len()), "{drawn:?}");
+    assert!(!drawn.iter().any(|n| n == "pic-000.png"));
 }

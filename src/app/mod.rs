@@ -171,6 +171,8 @@ pub struct View {
     pub expanded: std::collections::HashSet<JobId>,
     /// The newest batch the queue list has scrolled into view (see `crate::queue_rows`).
     pub shown_batch: u64,
+    /// The queue rows' heights, for drawing only those in view.
+    pub row_heights: crate::queue_heights::RowHeights,
     /// The Settings' account controls.
     pub accounts: accounts::AccountsView,
 }
@@ -188,6 +190,7 @@ impl Default for View {
             selected: Vec::new(),
             expanded: std::collections::HashSet::new(),
             shown_batch: 0,
+            row_heights: crate::queue_heights::RowHeights::default(),
             accounts: accounts::AccountsView::default(),
         }
     }

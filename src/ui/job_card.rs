@@ -22,6 +22,12 @@ const MENU_SYMBOL: &str = "⋯";
 /// The toggle's symbols, closed and open (monospace, as above).
 const TOGGLE_SYMBOLS: [&str; 2] = ["▸", "▾"];
 
+/// A compact row's height (the thumbnail inside a group frame), without the spacing between rows.
+pub fn compact_height(ui: &egui::Ui) -> f32 {
+    let frame = egui::Frame::group(ui.style()).inner_margin(egui::Margin::same(4));
+    THUMB + frame.total_margin().sum().y
+}
+
 /// Draws one row (and its card, when open); the response covers both.
 pub fn job_row_ui(
     ui: &mut egui::Ui,

@@ -152,22 +152,77 @@ fn queue_ui(ui: &mut egui::Ui, app: &mut UiParts<'_>, actions: &mut Vec<Action>)
     ui.add_space(4.0);
     let newest = crate::queue_rows::newest_batch(jobs);
     // A batch not shown yet: its first row is scrolled into view, wherever the list was.
-    let mut scroll_to = newest.filter(|b| *b > app.view.shown_batch);
-    egui::ScrollArea::vertical()
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            ui.spacing_mut().item_spacing.y = 4.0;
-            let now = std::time::Instant::now();
-            for job in crate::queue_rows::display_order(jobs) {
-                let row = job_card::job_row_ui(ui, app, job, now, actions);
-                if scroll_to == Some(job.batch) {
-                    row.scroll_to_me(Some(egui::Align::TOP));
-                    scroll_to = None;
-                }
-            }
-        });
+    let scroll_to = newest.filter(|b| *b > app.view.shown_batch);
+    queue_list_ui(ui, app, jobs, scroll_to, actions);
     if let Some(b) = newest {
         app.view.shown_batch = app.view.shown_batch.max(b);
+    }
+}
+
+/// The queue's rows in view (and a row's margin), placed where the whole list would put them:
+/// 1,000 rows cost a dozen rows' layout.
+fn queue_list_ui(
+    ui: &mut egui::Ui,
+    app: &mut UiParts<'_>,
+    jobs: &[crate::jobs::Job],
+    scroll_to: Option<u64>,
+    actions: &mut Vec<Action>,
+) {
+    const SPACING: f32 = 4.0;
+    let order = crate::queue_rows::display_order(jobs);
+    let expanded = &app.view.expanded;
+    app.view.row_heights.retain_open(|j| expanded.contains(&j));
+    let guess = job_card::compact_height(ui) + SPACING;
+    let placement = app.view.row_heights.placement(
+        guess,
+        order.iter().map(|j| (j.id, expanded.contains(&j.id))),
+    );
+    let mut area = egui::ScrollArea::vertical().auto_shrink([false, false]);
+    if let Some(first) = scroll_to.and_then(|b| order.iter().position(|j| j.batch == b)) {
+        area = area.vertical_scroll_offset(placement.top(first));
+    }
+    let mut moved = false;
+    area.show_viewport(ui, |ui, viewport| {
+        ui.set_height(placement.total());
+        ui.spacing_mut().item_spacing.y = SPACING;
+        let origin = ui.max_rect().min;
+        let width = ui.available_width();
+        let now = std::time::Instant::now();
+        let margin = guess;
+        let rows = placement.visible(viewport.min.y - margin, viewport.max.y + margin);
+        // The rows in view follow each other as drawn: one taller or shorter than placed moves
+        // those below it in this frame already.
+        let mut top = placement.top(rows.start);
+        for i in rows {
+            let job = order[i];
+            let open = app.view.expanded.contains(&job.id);
+            let rect = egui::Rect::from_min_size(
+                origin + egui::vec2(0.0, top),
+                egui::vec2(width, placement.top(i + 1) - placement.top(i) - SPACING),
+            );
+            let builder = egui::UiBuilder::new()
+                .max_rect(rect)
+                .layout(egui::Layout::top_down(egui::Align::Min));
+            let used = ui
+                .push_id(job.id.0, |ui| {
+                    ui.scope_builder(builder, |ui| {
+                        job_card::job_row_ui(ui, app, job, now, actions)
+                    })
+                    .response
+                    .rect
+                    .height()
+                })
+                .inner;
+            top += used + SPACING;
+            moved |= app
+                .view
+                .row_heights
+                .drawn(guess, job.id, open, used + SPACING);
+        }
+    });
+    // A row that came out another height than it was placed with moves the rows below it.
+    if moved {
+        ui.ctx().request_repaint();
     }
 }
 

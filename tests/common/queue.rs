@@ -124,3 +124,31 @@ pub fn toggle(h: &Harness<'_, UploaderApp>, name: &str) -> eframe::egui::Rect {
         .unwrap_or_else(|| panic!("no row for {name}"))
         .rect()
 }
+
+/// Turns the mouse wheel over the queue list (at `at`, points; negative `dy` scrolls down), a
+/// step at a time, until `done` holds: rows out of view are not drawn, so a test scrolls to them
+/// as a person does. Panics after 300 steps.
+pub fn wheel_until(
+    h: &mut Harness<'_, UploaderApp>,
+    at: eframe::egui::Pos2,
+    dy: f32,
+    what: &str,
+    mut done: impl FnMut(&Harness<'_, UploaderApp>) -> bool,
+) {
+    use eframe::egui;
+    for _ in 0..300 {
+        if done(h) {
+            return;
+        }
+        h.input_mut().events.push(egui::Event::PointerMoved(at));
+        h.input_mut().events.push(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, dy),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.step();
+    }
+    panic!("scrolled 300 steps and {what} still not in view");
+}
