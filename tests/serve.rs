@@ -1,5 +1,6 @@
 //! `groupme-uploader serve`, the real binary: the options and variables the README lists for it
-//! (`--max-body-mib`, `GM_SERVICE_TOKENS`, the generated token, `--public-url`).
+//! (`--max-body-mib`, `--ready-cache-mib`, `GM_SERVICE_TOKENS`, the generated token,
+//! `--public-url`).
 
 mod common;
 
@@ -121,4 +122,35 @@ async fn public_url_starts_every_url_handed_out() {
     let (status, bytes, _) = common::get_bytes(&format!("{}/{name}", serve.url)).await;
     assert_eq!(status, 200);
     assert_eq!(bytes, common::png(24, 12));
+}
+
+/// A thumbnail once served is answered from memory (its file gone from the store, it is still
+/// served); `--ready-cache-mib 0` keeps nothing, so every GET reads the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_cache_mib_sizes_the_memory_of_ready_answers_and_0_turns_it_off() {
+    for (extra, served_from_memory) in [(&[][..], true), (&["--ready-cache-mib", "0"][..], false)] {
+        let (dir, spec) = store();
+        let serve = Instance::start(&spec, &[], extra).await;
+        let (status, answer) = curl_post(&serve.url, INSTANCE_TOKEN, common::jpeg(320, 240)).await;
+        assert_eq!(status, 200, "{answer}");
+        let name = common::picture_name(&answer);
+        let url = format!("{}/{name}.preview", serve.url);
+        let (status, first, _) = common::get_bytes(&url).await;
+        assert_eq!(status, 200);
+        let preview = common::files_under(dir.path())
+            .into_iter()
+            .find(|p| p.to_string_lossy().ends_with(&format!("{name}.preview")))
+            .expect("the stored preview");
+        std::fs::remove_file(&preview).expect("remove the preview file");
+        let (status, again, _) = common::get_bytes(&url).await;
+        if served_from_memory {
+            assert_eq!(status, 200, "default: the ready answer is kept");
+            assert!(again == first, "the same bytes");
+        } else {
+            assert_eq!(
+                status, 404,
+                "--ready-cache-mib 0: read from the store every time"
+            );
+        }
+    }
 }

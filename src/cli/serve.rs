@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// with Retry-After.
     #[arg(long, default_value_t = 256)]
     pub body_budget_mib: usize,
+    /// Memory for ready answers of hot pictures (thumbnails and originals up to 1 MiB, served
+    /// without touching the store), in MiB; 0 turns it off.
+    #[arg(long, default_value_t = 64)]
+    pub ready_cache_mib: u64,
     /// Connections open at once; more wait to be accepted.
     #[arg(long, default_value_t = 512)]
     pub max_connections: usize,
@@ -146,6 +150,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     let mut config = ServiceConfig::new(&public_url, tokens);
     config.max_body = args.max_body_mib * 1024 * 1024;
     config.body_budget = args.body_budget_mib * 1024 * 1024;
+    config.ready_cache_bytes = args.ready_cache_mib * 1024 * 1024;
     config.conn = service::server::ConnLimits {
         max_connections: args.max_connections,
         header_timeout: Duration::from_secs(args.header_timeout_secs),
