@@ -10,7 +10,7 @@
 //!
 //! `cargo bench --bench frame` (BENCH_FRAMES per tab, default 400).
 
-use std::io::{Cursor, Write as _};
+use std::io::Cursor;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,22 +77,6 @@ async fn slow_sink() -> String {
         }
     });
     format!("http://{addr}")
-}
-
-fn history_file(path: &Path, n: usize) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    let mut f = std::fs::File::create(path).expect("history");
-    for i in 0..n {
-        let line = serde_json::json!({
-            "name": format!("holiday-photo-{i:04}.jpg"),
-            "url": format!("https://i.groupme.com/1024x768.jpeg.{:032x}", i as u128 * 7919),
-            "endpoint": "https://image.groupme.com",
-            "hash": format!("{:032x}", i),
-            "width": 1024, "height": 768, "format": "jpeg", "size": 123456,
-            "uploaded_at": 1_700_000_000 + i,
-        });
-        writeln!(f, "{line}").expect("write");
-    }
 }
 
 fn input(start: Instant) -> egui::RawInput {
@@ -196,7 +180,7 @@ fn main() {
 
     let root = dir.path().join("app");
     let dirs = Dirs::under(&root);
-    history_file(&dirs.history(), 1000);
+    isolated::write_history(&dirs.history(), 1000);
     let sink = runtime.block_on(slow_sink());
     let ctx = egui::Context::default();
     // Isolated: a person's GM_TOKEN or proxy must not send the bench's uploads anywhere.

@@ -20,7 +20,6 @@
 //! BENCH_BIN=path: that build of the binary instead of the one cargo built).
 //! Needs `Xvfb` (apt `xvfb`); without it the bench says so and measures nothing.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -112,24 +111,6 @@ impl Drop for Xvfb {
         self.child.kill().ok();
         self.child.wait().ok();
     }
-}
-
-/// A history file of `n` entries, as the app writes them.
-fn history_file(path: &Path, n: usize) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("history"));
-    for i in 0..n {
-        let line = serde_json::json!({
-            "name": format!("holiday-photo-{i:05}.jpg"),
-            "url": format!("https://i.groupme.com/1024x768.jpeg.{:032x}", i as u128 * 7919),
-            "endpoint": "https://image.groupme.com",
-            "hash": format!("{:032x}", i),
-            "width": 1024, "height": 768, "format": "jpeg", "size": 123456,
-            "uploaded_at": 1_700_000_000 + i,
-        });
-        writeln!(f, "{line}").expect("write");
-    }
-    f.flush().expect("flush");
 }
 
 /// What the X server saw of one launch, from just before `spawn`.
@@ -286,7 +267,7 @@ fn launch_part(bin: &Path, dir: &Path, display: &str, watcher: &Watcher, rounds:
     // directories made) is not measured; the window is killed after each launch.
     let root = dir.join("launch");
     let data = root.join("data-dir");
-    history_file(&Dirs::under(&data).history(), ENTRIES);
+    common::isolated::write_history(&Dirs::under(&data).history(), ENTRIES);
     let (child, _) = watcher.launch(
         app_command(bin, &root, display, &data, &[]),
         &root.join("first.log"),

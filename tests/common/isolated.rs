@@ -85,3 +85,23 @@ impl FilePicker for NoPicker {
         Box::pin(async { Ok(Vec::new()) })
     }
 }
+
+/// Writes a history file of `n` entries at `path`, as the app writes them (one JSON line each,
+/// distinct names and URLs): what the benches give an isolated data directory to start with.
+pub fn write_history(path: &Path, n: usize) {
+    use std::io::Write as _;
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("history"));
+    for i in 0..n {
+        let line = serde_json::json!({
+            "name": format!("holiday-photo-{i:05}.jpg"),
+            "url": format!("https://i.groupme.com/1024x768.jpeg.{:032x}", i as u128 * 7919),
+            "endpoint": "https://image.groupme.com",
+            "hash": format!("{:032x}", i),
+            "width": 1024, "height": 768, "format": "jpeg", "size": 123456,
+            "uploaded_at": 1_700_000_000 + i,
+        });
+        writeln!(f, "{line}").expect("write");
+    }
+    f.flush().expect("flush");
+}
