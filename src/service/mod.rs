@@ -7,6 +7,7 @@
 //! - `budget`: memory for bodies and processing slots, held by guards.
 //! - `ready`: ready answers (bytes and header values) for hot thumbnails, bounded by bytes.
 //! - `server`: the connection loop (timeouts, connection cap, shutdown deadline).
+//! - `sendfile`: bodies the kernel sends straight from their file (Linux).
 //! - `error`: GroupMe-shaped JSON errors.
 //!
 //! [`router`] builds the app (tests call it with `oneshot`); [`serve`] runs it on a listener until
@@ -18,6 +19,8 @@ pub mod budget;
 mod error;
 pub mod fetch;
 pub mod ready;
+#[cfg(target_os = "linux")]
+pub mod sendfile;
 pub mod server;
 pub mod store;
 

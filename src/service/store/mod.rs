@@ -35,11 +35,13 @@ pub use sweep::{STAGED_ORPHAN_AGE, spawn_sweeper};
 use crate::cdn_url::Variant;
 use error::chain;
 
-/// Objects larger than this are streamed to the client in chunks and not cached: a client that
-/// reads slowly (or not at all) holds a chunk, never a whole original.
+/// Objects larger than this are streamed to the client and not cached: a client that reads
+/// slowly (or not at all) holds a chunk of a bucket's object, or a local file's mapping (the
+/// kernel sends it from the file with `sendfile`), never a whole original in memory.
 pub const STREAM_ABOVE: u64 = 1024 * 1024;
 
 /// Chunk size of a streamed object.
+#[cfg(any(not(target_os = "linux"), test))]
 const STREAM_CHUNK: usize = 256 * 1024;
 
 /// Objects larger than this are written as multipart uploads, in parts of this size (S3 wants
@@ -82,7 +84,7 @@ pub enum Object {
     Stream {
         /// Its length in bytes.
         len: u64,
-        /// Its bytes, 256 KiB at a time.
+        /// Its bytes: a local file's mapped whole (sent with `sendfile` on Linux), else chunks.
         chunks: futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>,
     },
 }
@@ -294,14 +296,12 @@ impl Store {
             Ok(found) => {
                 let len = found.range.end - found.range.start;
                 let chunks = match found.payload {
-                    GetResultPayload::File(mut file, _) => {
-                        use std::io::Seek as _;
-                        file.seek(std::io::SeekFrom::Start(found.range.start))
-                            .map_err(|e| StoreError::Failed {
-                                store: self.description.clone(),
-                                reason: Reason::Other(format!("{key}: {e}")),
-                            })?;
-                        file_chunks(file, len)
+                    GetResultPayload::File(file, _) => {
+                        let failed = |e: std::io::Error| StoreError::Failed {
+                            store: self.description.clone(),
+                            reason: Reason::Other(format!("{key}: {e}")),
+                        };
+                        file_body(file, found.range.start, len).map_err(failed)?
                     }
                     GetResultPayload::Stream(stream) => stream
                         .map(|chunk| chunk.map_err(std::io::Error::other))
@@ -315,6 +315,31 @@ impl Store {
     }
 }
 
+/// `len` bytes of `file` from `offset`, as the body of a response. On Linux they are mapped, and
+/// the kernel sends them from the file (`service::sendfile`): no read, no chunk in memory.
+#[cfg(target_os = "linux")]
+fn file_body(
+    file: std::fs::File,
+    offset: u64,
+    len: u64,
+) -> std::io::Result<BoxStream<'static, std::io::Result<Bytes>>> {
+    let mapped = crate::service::sendfile::map(file, offset, len)?;
+    Ok(futures_util::stream::once(std::future::ready(Ok(mapped))).boxed())
+}
+
+/// `len` bytes of `file` from `offset`, as the body of a response: read in chunks.
+#[cfg(not(target_os = "linux"))]
+fn file_body(
+    mut file: std::fs::File,
+    offset: u64,
+    len: u64,
+) -> std::io::Result<BoxStream<'static, std::io::Result<Bytes>>> {
+    use std::io::Seek as _;
+    file.seek(std::io::SeekFrom::Start(offset))?;
+    Ok(file_chunks(file, len))
+}
+
+#[cfg(any(not(target_os = "linux"), test))]
 /// The next `len` bytes of `file`, [`STREAM_CHUNK`] at a time, each read on the blocking pool
 /// straight into the buffer that is sent (tokio's `File` reads into a buffer of its own and
 /// copies it out: one more pass over every byte). One chunk is in memory per read in flight.
