@@ -154,3 +154,123 @@ async fn ready_cache_mib_sizes_the_memory_of_ready_answers_and_0_turns_it_off() 
         }
     }
 }
+
+/// Bytes a socket was sent in a strace line (`-yy` names sockets `<TCP:[…]>`) by `call`, from
+/// the result after `= `; 0 for another call, another descriptor or a failed call.
+fn socket_bytes(line: &str, call: &str) -> u64 {
+    if !line.starts_with(&format!("{call}(")) || !line.contains("<TCP:") {
+        return 0;
+    }
+    line.rsplit_once(") = ")
+        .and_then(|(_, result)| result.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// What a GET sends from a stored file is sent by the kernel from that file (`sendfile`), as
+/// nginx does, for originals over 1 MiB (streamed) and for held thumbnails of 16 KiB and more
+/// (the first GET and the held answers after it); smaller ones are copied. Checked on the real
+/// binary under `strace -ff -yy`: the bytes each socket got, by system call and file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_files_are_sent_with_sendfile_and_small_ones_copied() {
+    if !std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        common::missing_tool("strace");
+        return;
+    }
+    let (_data, spec) = store();
+    let traces = tempfile::tempdir().expect("dir");
+    let prefix = traces.path().join("t").display().to_string();
+    let wrapper = [
+        "strace",
+        "-ff",
+        "-qq",
+        "-yy",
+        "-e",
+        "trace=sendfile,sendmsg,write,writev",
+        "-o",
+        prefix.as_str(),
+    ];
+    let serve = Instance::start_under(&wrapper, &spec, &[], &[]).await;
+    // An original over 1 MiB (noise does not compress), and a picture whose `.large` is between
+    // 16 KiB and 1 MiB and whose `.avatar` is under 16 KiB.
+    let big = common::noise_png(700, 700, 5);
+    let small = common::noise_png(300, 300, 6);
+    assert!(big.len() > 1024 * 1024 && small.len() < 1024 * 1024);
+    let mut names = Vec::new();
+    for image in [&big, &small] {
+        let (status, answer) = curl_post(&serve.url, INSTANCE_TOKEN, image.clone()).await;
+        assert_eq!(status, 200, "{answer}");
+        names.push(common::picture_name(&answer));
+    }
+    let get = |path: String| async move {
+        let (status, body, _) = common::get_bytes(&path).await;
+        assert_eq!(status, 200, "{path}");
+        body
+    };
+    for _ in 0..2 {
+        assert!(get(format!("{}/{}", serve.url, names[0])).await == big);
+    }
+    let large = get(format!("{}/{}.large", serve.url, names[1])).await;
+    assert!(get(format!("{}/{}.large", serve.url, names[1])).await == large);
+    let avatar = get(format!("{}/{}.avatar", serve.url, names[1])).await;
+    assert!((16 * 1024..1024 * 1024).contains(&large.len()));
+    assert!(avatar.len() < 16 * 1024);
+
+    let lines = || -> Vec<String> {
+        common::files_under(traces.path())
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .flat_map(|t| t.lines().map(str::to_owned).collect::<Vec<_>>())
+            .collect()
+    };
+    let sent_from = |lines: &[String], file: &str| -> u64 {
+        lines
+            .iter()
+            .filter(|l| l.contains(&format!("/{file}>")))
+            .map(|l| socket_bytes(l, "sendfile"))
+            .sum()
+    };
+    let copied = |lines: &[String]| -> u64 {
+        lines
+            .iter()
+            .map(|l| {
+                ["write", "writev", "sendmsg"]
+                    .iter()
+                    .map(|call| socket_bytes(l, call))
+                    .sum::<u64>()
+            })
+            .sum()
+    };
+    let want_original = 2 * big.len() as u64;
+    let want_large = 2 * large.len() as u64;
+    let large_name = format!("{}.large", names[1]);
+    // strace writes a line once its call has returned, which may be just after the client read.
+    common::until(
+        "strace has every send of the GETs",
+        std::time::Duration::from_secs(10),
+        || {
+            let lines = lines();
+            sent_from(&lines, &names[0]) >= want_original
+                && sent_from(&lines, &large_name) >= want_large
+                && copied(&lines) >= avatar.len() as u64
+        },
+    )
+    .await;
+    let lines = lines();
+    assert_eq!(sent_from(&lines, &names[0]), want_original, "the original");
+    assert_eq!(sent_from(&lines, &large_name), want_large, "the .large");
+    // Copied through the process: the avatar, and the heads and JSON answers (well under 1 KiB
+    // each, 7 of them).
+    let copied = copied(&lines);
+    assert!(
+        copied < avatar.len() as u64 + 7 * 1024,
+        "{copied} bytes were copied to sockets: {:#?}",
+        lines
+            .iter()
+            .filter(|l| !l.starts_with("sendfile"))
+            .collect::<Vec<_>>()
+    );
+}

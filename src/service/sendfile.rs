@@ -73,7 +73,12 @@ pub fn map(file: File, offset: u64, len: u64) -> io::Result<Bytes> {
     let len = usize::try_from(len).map_err(io::Error::other)?;
     // SAFETY: the module doc: stored objects are never changed or truncated once in place, and
     // the range was just checked to lie inside the file.
-    let map = unsafe { memmap2::MmapOptions::new().offset(offset).len(len).map(&file)? };
+    let map = unsafe {
+        memmap2::MmapOptions::new()
+            .offset(offset)
+            .len(len)
+            .map(&file)?
+    };
     let file = Arc::new(file);
     let start = map.as_ptr() as usize;
     mapped().insert(
@@ -85,6 +90,19 @@ pub fn map(file: File, offset: u64, len: u64) -> io::Result<Bytes> {
         },
     );
     Ok(Bytes::from_owner(Mapped { map, _file: file }))
+}
+
+/// Whether another long-lived mapping may be made: each keeps its file open, so the mappings
+/// live at once are held to a quarter of the process's descriptor limit, leaving the rest to
+/// connections and stores. Past it, callers read the bytes instead.
+pub fn room() -> bool {
+    static CAP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cap = *CAP.get_or_init(|| {
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        let soft = limit.current.unwrap_or(u64::MAX);
+        usize::try_from(soft / 4).unwrap_or(usize::MAX)
+    });
+    mapped().len() < cap
 }
 
 /// Where the bytes of `buf` come from, if they lie in a live mapping: its file, the offset of

@@ -44,6 +44,12 @@ pub const STREAM_ABOVE: u64 = 1024 * 1024;
 #[cfg(any(not(target_os = "linux"), test))]
 const STREAM_CHUNK: usize = 256 * 1024;
 
+/// Local objects held whole from this size on are mapped rather than read, so a ready answer
+/// (`service::ready`) is sent from its file with `sendfile`; smaller ones cost less to copy than
+/// a file descriptor kept open for them.
+#[cfg(target_os = "linux")]
+const MAP_FROM: u64 = 16 * 1024;
+
 /// Objects larger than this are written as multipart uploads, in parts of this size (S3 wants
 /// parts of at least 5 MiB); parts go up in parallel and a failed part is retried alone.
 const PART_BYTES: usize = 8 * 1024 * 1024;
@@ -174,6 +180,14 @@ impl Store {
         StoreError::failed(&self.description, &e)
     }
 
+    /// A read of `key`'s file that failed.
+    fn io_failed(&self, key: &Key, e: std::io::Error) -> StoreError {
+        StoreError::Failed {
+            store: self.description.clone(),
+            reason: Reason::Other(format!("{key}: {e}")),
+        }
+    }
+
     /// The key of one rendition: sharded by the id's first two characters.
     fn key(name: &str, id: &str, variant: Variant) -> Key {
         let shard = id.get(..2).unwrap_or("00");
@@ -290,19 +304,25 @@ impl Store {
         }
         match self.inner.get(&key).await {
             Ok(found) if found.meta.size <= STREAM_ABOVE => {
+                // A local file worth it is mapped, to be sent with `sendfile` whenever asked for.
+                #[cfg(target_os = "linux")]
+                if found.meta.size >= MAP_FROM
+                    && crate::service::sendfile::room()
+                    && let GetResultPayload::File(file, _) = found.payload
+                {
+                    let (start, len) = (found.range.start, found.range.end - found.range.start);
+                    let mapped = crate::service::sendfile::map(file, start, len)
+                        .map_err(|e| self.io_failed(&key, e))?;
+                    return Ok(Some(Object::Whole(mapped)));
+                }
                 let bytes = found.bytes().await.map_err(|e| self.fail(e))?;
                 Ok(Some(Object::Whole(bytes)))
             }
             Ok(found) => {
                 let len = found.range.end - found.range.start;
                 let chunks = match found.payload {
-                    GetResultPayload::File(file, _) => {
-                        let failed = |e: std::io::Error| StoreError::Failed {
-                            store: self.description.clone(),
-                            reason: Reason::Other(format!("{key}: {e}")),
-                        };
-                        file_body(file, found.range.start, len).map_err(failed)?
-                    }
+                    GetResultPayload::File(file, _) => file_body(file, found.range.start, len)
+                        .map_err(|e| self.io_failed(&key, e))?,
                     GetResultPayload::Stream(stream) => stream
                         .map(|chunk| chunk.map_err(std::io::Error::other))
                         .boxed(),
