@@ -22,6 +22,7 @@
 //! - [`plausible`]: whether a file's data could fill the size its header claims.
 //! - [`metadata`]: removing location and other metadata without re-encoding.
 //! - [`thumbnail`]: decoding within limits and rendering the three thumbnails.
+//! - [`webp_lossy`]: lossy WebP encoding through libwebp (renditions of lossy WebP originals).
 //! - [`preview`]: the app's local preview of a file.
 //! - [`card_slots`]: where each queue card's picture sits in the shared card textures.
 //! - [`reencode`]: the before-upload transform (upright, downscaled, re-encoded, ICC kept).
@@ -98,3 +99,4 @@ pub mod thumbnail;
 pub mod token;
 pub mod token_store;
 pub mod ui;
+pub mod webp_lossy;

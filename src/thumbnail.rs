@@ -177,14 +177,15 @@ impl Work {
         };
         self.check_time()?;
         let img = normalize(img, info.format);
+        let output = Output::for_original(info.format, bytes);
         let [preview, large, avatar] = self.three(&img)?;
         self.check_time()?;
         Ok(Renditions {
             info,
             frames: 1,
-            preview: encode_still(&preview, info.format)?,
-            large: encode_still(&large, info.format)?,
-            avatar: encode_still(&avatar, info.format)?,
+            preview: encode_still(&preview, output)?,
+            large: encode_still(&large, output)?,
+            avatar: encode_still(&avatar, output)?,
         })
     }
 
@@ -466,22 +467,51 @@ fn encode_jpeg(img: &DynamicImage) -> Result<Vec<u8>, ThumbError> {
         .map_err(encode_failed)
 }
 
-/// A still rendition in the original's format: JPEG as [`encode_jpeg`]; PNG at zlib level 6
-/// (the level libpng, libvips and nginx's image filter default to) with adaptive filtering;
-/// WebP lossless; GIF as `image` writes it.
-fn encode_still(img: &DynamicImage, format: Format) -> Result<Vec<u8>, ThumbError> {
+/// How a still rendition is written: in its original's format, and a WebP the way the original
+/// was (lossy or lossless).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Jpeg,
+    Png,
+    WebpLossy,
+    WebpLossless,
+    Gif,
+}
+
+impl Output {
+    /// The output for renditions of `bytes`, an original in `format`.
+    fn for_original(format: Format, bytes: &[u8]) -> Output {
+        match format {
+            Format::Jpeg => Output::Jpeg,
+            Format::Png => Output::Png,
+            Format::Webp if crate::webp_lossy::is_lossy(bytes) => Output::WebpLossy,
+            Format::Webp => Output::WebpLossless,
+            Format::Gif => Output::Gif,
+        }
+    }
+}
+
+/// A still rendition: JPEG as [`encode_jpeg`]; PNG at zlib level 6 (the level libpng, libvips
+/// and nginx's image filter default to) with adaptive filtering; a lossy WebP's as lossy WebP
+/// through libwebp at [`crate::webp_lossy::QUALITY`], a lossless one's lossless; GIF as `image`
+/// writes it.
+fn encode_still(img: &DynamicImage, output: Output) -> Result<Vec<u8>, ThumbError> {
     let mut out = Cursor::new(Vec::new());
-    let result = match format {
-        Format::Jpeg => return encode_jpeg(img),
-        Format::Png => img.write_with_encoder(image::codecs::png::PngEncoder::new_with_quality(
+    let result = match output {
+        Output::Jpeg => return encode_jpeg(img),
+        Output::WebpLossy => {
+            return crate::webp_lossy::encode(img, crate::webp_lossy::QUALITY)
+                .map_err(ThumbError::Encode);
+        }
+        Output::Png => img.write_with_encoder(image::codecs::png::PngEncoder::new_with_quality(
             &mut out,
             image::codecs::png::CompressionType::Level(6),
             image::codecs::png::FilterType::Adaptive,
         )),
-        Format::Webp => {
+        Output::WebpLossless => {
             img.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut out))
         }
-        Format::Gif => img.write_to(&mut out, image::ImageFormat::Gif),
+        Output::Gif => img.write_to(&mut out, image::ImageFormat::Gif),
     };
     result.map_err(|e| ThumbError::Encode(e.to_string()))?;
     Ok(out.into_inner())
@@ -565,6 +595,35 @@ mod tests {
             ("avatar", &r.avatar),
         ] {
             assert_eq!(png_flevel(bytes), 2, "{name}: zlib's default level (6)");
+        }
+    }
+
+    #[test]
+    fn webp_renditions_are_lossy_for_a_lossy_original_and_lossless_for_a_lossless_one() {
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(640, 400, |x, y| {
+            image::Rgb([(x / 3) as u8, (y / 2) as u8, ((x + y) / 5) as u8])
+        }));
+        let lossy = crate::webp_lossy::encode(&img, 90.0).expect("lossy original");
+        let mut lossless = Cursor::new(Vec::new());
+        img.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(
+            &mut lossless,
+        ))
+        .expect("lossless original");
+        for (original, want_lossy) in [(lossy, true), (lossless.into_inner(), false)] {
+            let r = render(&original, &Limits::default()).expect("render");
+            for (name, bytes, size) in [
+                ("preview", &r.preview, (200, 200)),
+                ("large", &r.large, (640, 400)),
+                ("avatar", &r.avatar, (60, 60)),
+            ] {
+                assert_eq!(dims(bytes), size, "{name}");
+                assert_eq!(
+                    crate::webp_lossy::is_lossy(bytes),
+                    want_lossy,
+                    "{name} of a {} original",
+                    if want_lossy { "lossy" } else { "lossless" }
+                );
+            }
         }
     }
 
