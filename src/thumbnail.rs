@@ -167,8 +167,10 @@ impl Work {
     fn still(&mut self, bytes: &[u8], info: ImageInfo) -> Result<Renditions, ThumbError> {
         // JPEG: decode at 1/2, 1/4 or 1/8 scale in the DCT, just big enough for `.large`: most of
         // the work of a big photo is never done. Files that decoder cannot read take the full path.
+        // Lossy WebP: shrunk while decoded by libwebp, the same way.
         let fast = match info.format {
             Format::Jpeg => decode_jpeg_scaled(bytes, fit_within(info.width, info.height, LARGE)),
+            Format::Webp => decode_webp_scaled(bytes, fit_within(info.width, info.height, LARGE)),
             _ => None,
         };
         let img = match fast {
@@ -300,6 +302,18 @@ pub fn decode_upright(
 pub fn decode_jpeg_scaled(bytes: &[u8], min: (u32, u32)) -> Option<DynamicImage> {
     let orientation = jpeg_orientation(bytes)?;
     let mut img = decode_jpeg_turbo(bytes, min).or_else(|| decode_jpeg_pure(bytes, min))?;
+    img.apply_orientation(orientation);
+    Some(img)
+}
+
+/// A lossy still WebP decoded shrunk (`webp_lossy::decode_scaled`), upright. `None` for what
+/// that does not decode, or when the EXIF orientation cannot be read.
+fn decode_webp_scaled(bytes: &[u8], min: (u32, u32)) -> Option<DynamicImage> {
+    let mut img = crate::webp_lossy::decode_scaled(bytes, min)?;
+    let orientation = image::codecs::webp::WebPDecoder::new(Cursor::new(bytes))
+        .ok()?
+        .orientation()
+        .ok()?;
     img.apply_orientation(orientation);
     Some(img)
 }

@@ -1,8 +1,10 @@
-//! Lossy WebP encoding through libwebp itself (1.6, built from the source libwebp-sys vendors):
-//! the renditions of lossy WebP originals, as a CDN makes them. Rust has no well-kept lossy
-//! WebP encoder of its own, and the `webp` crate pins libwebp 1.3.1, from before the fix for
-//! CVE-2023-4863. The one foreign call and the freeing of what it returns are here, with what
-//! makes them sound beside them.
+//! Lossy WebP through libwebp itself (1.6, built from the source libwebp-sys vendors): the
+//! renditions of lossy WebP originals, as a CDN makes them, and a decode of lossy originals
+//! shrunk while decoding (as libvips' shrink-on-load does), most of the time a big one costs.
+//! Rust has no well-kept lossy WebP encoder of its own, and the `webp` crate pins libwebp
+//! 1.3.1, from before the fix for CVE-2023-4863. Lossless WebP (where that CVE was) is still
+//! decoded by `image`'s pure-Rust decoder. The foreign calls are here, with what makes each
+//! sound beside it.
 #![allow(unsafe_code)]
 
 use image::DynamicImage;
@@ -62,6 +64,76 @@ pub fn encode(img: &DynamicImage, quality: f32) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(bytes)
+}
+
+/// The largest whole factor a `width` x `height` image can be shrunk by while still covering
+/// `min`, long side to long side (EXIF orientation may swap them), as JPEG's DCT scaling does.
+pub fn shrink(width: u32, height: u32, min: (u32, u32)) -> u32 {
+    let (long, short) = (width.max(height), width.min(height));
+    let (min_long, min_short) = (min.0.max(min.1).max(1), min.0.min(min.1).max(1));
+    (long / min_long).min(short / min_short).max(1)
+}
+
+/// A lossy, still WebP decoded shrunk by [`shrink`] for `min` (libwebp's scaler averages the
+/// pixels each output pixel covers), as stored (not yet upright); RGB, or RGBA when it has
+/// alpha. `None` for anything else (lossless, animated, damaged): `image` decides about those.
+pub fn decode_scaled(bytes: &[u8], min: (u32, u32)) -> Option<DynamicImage> {
+    use libwebp_sys::{VP8StatusCode, WEBP_CSP_MODE, WebPDecoderConfig, WebPRGBABuffer};
+    let mut config = std::mem::MaybeUninit::<WebPDecoderConfig>::uninit();
+    // SAFETY: WebPInitDecoderConfig zeroes and fills the whole struct; it fails only on an ABI
+    // mismatch, and the struct is not used then.
+    if !unsafe { libwebp_sys::WebPInitDecoderConfig(config.as_mut_ptr()) } {
+        return None;
+    }
+    // SAFETY: initialised just above.
+    let mut config = unsafe { config.assume_init() };
+    // SAFETY: reads `bytes` only, writes `config.input`.
+    let status =
+        unsafe { libwebp_sys::WebPGetFeatures(bytes.as_ptr(), bytes.len(), &mut config.input) };
+    let features = config.input;
+    // `format` 1: lossy (VP8), possibly with an alpha plane.
+    if status != VP8StatusCode::VP8_STATUS_OK || features.has_animation != 0 || features.format != 1
+    {
+        return None;
+    }
+    let (width, height) = (
+        u32::try_from(features.width).ok()?,
+        u32::try_from(features.height).ok()?,
+    );
+    let factor = shrink(width, height, min);
+    let (w, h) = (width.div_ceil(factor), height.div_ceil(factor));
+    let alpha = features.has_alpha != 0;
+    let stride = w as usize * if alpha { 4 } else { 3 };
+    let mut pixels = vec![0u8; stride.checked_mul(h as usize)?];
+    if factor > 1 {
+        config.options.use_scaling = 1;
+        config.options.scaled_width = i32::try_from(w).ok()?;
+        config.options.scaled_height = i32::try_from(h).ok()?;
+    }
+    config.output.colorspace = if alpha {
+        WEBP_CSP_MODE::MODE_RGBA
+    } else {
+        WEBP_CSP_MODE::MODE_RGB
+    };
+    config.output.is_external_memory = 1;
+    config.output.u.RGBA = WebPRGBABuffer {
+        rgba: pixels.as_mut_ptr(),
+        stride: i32::try_from(stride).ok()?,
+        size: pixels.len(),
+    };
+    // SAFETY: libwebp reads `bytes` and writes at most `size` bytes, `h` rows of `stride`, into
+    // `pixels`, which outlives the call (it checks the buffer against the output size first).
+    let status = unsafe { libwebp_sys::WebPDecode(bytes.as_ptr(), bytes.len(), &mut config) };
+    // SAFETY: frees only what libwebp allocated itself (nothing, with external memory).
+    unsafe { libwebp_sys::WebPFreeDecBuffer(&mut config.output) };
+    if status != VP8StatusCode::VP8_STATUS_OK {
+        return None;
+    }
+    if alpha {
+        image::RgbaImage::from_raw(w, h, pixels).map(DynamicImage::from)
+    } else {
+        image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::from)
+    }
 }
 
 /// Whether the WebP `bytes` are lossy (VP8), for any frame; `false` for lossless (VP8L) or what
@@ -139,6 +211,44 @@ mod tests {
         let alpha_in: Vec<u8> = img.to_rgba8().pixels().map(|p| p[3]).collect();
         let alpha_out: Vec<u8> = back.pixels().map(|p| p[3]).collect();
         assert_eq!(alpha_in, alpha_out);
+    }
+
+    #[test]
+    fn the_shrink_factor_keeps_the_image_covering_the_minimum() {
+        assert_eq!(shrink(3000, 2000, (960, 640)), 3);
+        assert_eq!(
+            shrink(2000, 3000, (960, 640)),
+            3,
+            "portrait: long side to long side"
+        );
+        assert_eq!(shrink(959, 500, (959, 500)), 1);
+        assert_eq!(shrink(100, 100, (960, 960)), 1, "never enlarged");
+        assert_eq!(shrink(6000, 100, (960, 16)), 6);
+    }
+
+    #[test]
+    fn a_lossy_webp_decodes_shrunk_close_to_a_full_decode_shrunk() {
+        let img = photo(1200, 900, false);
+        let bytes = encode(&img, 95.0).expect("encode");
+        let shrunk = decode_scaled(&bytes, (400, 300)).expect("decode");
+        assert_eq!((shrunk.width(), shrunk.height()), (400, 300));
+        let full = image::load_from_memory(&bytes).expect("full decode");
+        let reference = full.resize_exact(400, 300, image::imageops::FilterType::Triangle);
+        let quality = psnr(reference.to_rgb8().as_raw(), shrunk.to_rgb8().as_raw());
+        assert!(quality > 30.0, "PSNR {quality:.1} dB");
+        let with_alpha = encode(&photo(300, 200, true), 90.0).expect("alpha");
+        let decoded = decode_scaled(&with_alpha, (300, 200)).expect("decode");
+        assert_eq!(decoded.color(), image::ColorType::Rgba8);
+        assert_eq!((decoded.width(), decoded.height()), (300, 200));
+    }
+
+    #[test]
+    fn lossless_and_damaged_webps_are_left_to_image() {
+        let img = photo(300, 200, false);
+        assert!(decode_scaled(&lossless(&img), (100, 100)).is_none());
+        let bytes = encode(&img, 80.0).expect("encode");
+        assert!(decode_scaled(&bytes[..bytes.len() / 2], (100, 100)).is_none());
+        assert!(decode_scaled(b"RIFF\0\0\0\0WEBPVP8 ", (100, 100)).is_none());
     }
 
     #[test]
