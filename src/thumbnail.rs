@@ -177,7 +177,7 @@ impl Work {
         };
         self.check_time()?;
         let img = normalize(img, info.format);
-        let [preview, large, avatar] = self.three(&img)?;
+        let [preview, large, avatar] = self.three(img)?;
         self.check_time()?;
         Ok(Renditions {
             info,
@@ -192,14 +192,15 @@ impl Work {
         decode_upright(bytes, Some(format), self.image_limits()).map_err(corrupt)
     }
 
-    /// Resizes one frame into the three renditions: large from the full image, the crops from
-    /// large (at most 960 px, so they cost little and look the same).
-    fn three(&mut self, img: &DynamicImage) -> Result<[DynamicImage; 3], ThumbError> {
+    /// Resizes one frame into the three renditions: large from the full image (the image itself
+    /// when it already fits: no copy), the crops from large (at most 960 px, so they cost little
+    /// and look the same).
+    fn three(&mut self, img: DynamicImage) -> Result<[DynamicImage; 3], ThumbError> {
         let (lw, lh) = fit_within(img.width(), img.height(), LARGE);
         let large = if (lw, lh) == (img.width(), img.height()) {
-            img.clone()
+            img
         } else {
-            self.resize(img, lw, lh, &ResizeOptions::new())?
+            self.resize(&img, lw, lh, &ResizeOptions::new())?
         };
         let cover = ResizeOptions::new().fit_into_destination(Some((0.5, 0.5)));
         let preview = self.resize(&large, PREVIEW, PREVIEW, &cover)?;
@@ -253,7 +254,7 @@ impl Work {
                 self.check_time()?;
                 let delay = frame.delay();
                 let img = DynamicImage::ImageRgba8(frame.into_buffer());
-                for (out, thumb) in outs.iter_mut().zip(self.three(&img)?) {
+                for (out, thumb) in outs.iter_mut().zip(self.three(img)?) {
                     let frame = image::Frame::from_parts(thumb.into_rgba8(), 0, 0, delay);
                     out.encode_frame(frame)
                         .map_err(|e| ThumbError::Encode(e.to_string()))?;
