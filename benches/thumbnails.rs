@@ -275,11 +275,11 @@ fn settings(ext: &str) -> Settings {
             ],
             unequal: "JPEG: all at quality 85, 4:4:4, optimized Huffman tables, all encoded by libjpeg-turbo (ours through the turbojpeg crate)",
         },
-        // Ours: image's PngEncoder, zlib level 6 (miniz_oxide through flate2) + FilterType::Adaptive.
+        // Ours: src/png_encode.rs, adaptive filtering (the png crate's heuristic), libdeflate level 6.
         "png" => Settings {
             vips: "[compression=6,filter=all,strip]",
             magick: &["-quality", "65", "-strip"],
-            unequal: "PNG: all zlib level 6 with adaptive filtering; ours compresses with miniz_oxide (png crate), the baselines with zlib (libpng), so sizes differ a little",
+            unequal: "PNG: all zlib level 6 with adaptive filtering; ours compresses with libdeflate, the baselines with zlib (libpng), so sizes differ a little",
         },
         // Ours: image-webp's lossless encoder (it has no effort setting; it is a fast one).
         "webp" => Settings {

@@ -467,18 +467,16 @@ fn encode_jpeg(img: &DynamicImage) -> Result<Vec<u8>, ThumbError> {
         .map_err(encode_failed)
 }
 
-/// A still rendition in the original's format: JPEG as [`encode_jpeg`]; PNG at zlib level 6
-/// (the level libpng, libvips and nginx's image filter default to) with adaptive filtering;
-/// WebP lossless; GIF as `image` writes it.
+/// A still rendition in the original's format: JPEG as [`encode_jpeg`]; PNG with adaptive
+/// filtering, deflated at level 6 (the level libpng, libvips and nginx's image filter default
+/// to) by libdeflate ([`crate::png_encode`]); WebP lossless; GIF as `image` writes it.
 fn encode_still(img: &DynamicImage, format: Format) -> Result<Vec<u8>, ThumbError> {
     let mut out = Cursor::new(Vec::new());
     let result = match format {
         Format::Jpeg => return encode_jpeg(img),
-        Format::Png => img.write_with_encoder(image::codecs::png::PngEncoder::new_with_quality(
-            &mut out,
-            image::codecs::png::CompressionType::Level(6),
-            image::codecs::png::FilterType::Adaptive,
-        )),
+        Format::Png => {
+            return crate::png_encode::encode(img).map_err(|e| ThumbError::Encode(e.to_string()));
+        }
         Format::Webp => {
             img.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut out))
         }
