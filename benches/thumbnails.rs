@@ -260,20 +260,20 @@ struct Settings {
 
 fn settings(ext: &str) -> Settings {
     match ext {
-        // Ours: libjpeg-turbo (turbojpeg crate), quality 85, 4:4:4 (no chroma subsampling),
+        // Ours: libjpeg-turbo (turbojpeg crate), quality 85, 4:2:0 chroma subsampling,
         // optimized Huffman tables, baseline, no metadata.
         "jpg" => Settings {
-            vips: "[Q=85,subsample-mode=off,optimize-coding=true,strip]",
+            vips: "[Q=85,subsample-mode=on,optimize-coding=true,strip]",
             magick: &[
                 "-quality",
                 "85",
                 "-sampling-factor",
-                "1x1",
+                "2x2",
                 "-define",
                 "jpeg:optimize-coding=true",
                 "-strip",
             ],
-            unequal: "JPEG: all at quality 85, 4:4:4, optimized Huffman tables, all encoded by libjpeg-turbo (ours through the turbojpeg crate)",
+            unequal: "JPEG: all at quality 85, 4:2:0, optimized Huffman tables, all encoded by libjpeg-turbo (ours through the turbojpeg crate)",
         },
         // Ours: src/png_encode.rs, adaptive filtering (the png crate's heuristic), libdeflate level 6.
         "png" => Settings {
@@ -1088,13 +1088,13 @@ fn breakdown_child() {
         .expect("encode");
         out.into_inner()
     };
-    // As src/thumbnail.rs encodes: quality 85, 4:4:4, optimized Huffman tables.
+    // As src/thumbnail.rs encodes: quality 85, 4:2:0, optimized Huffman tables.
     let encode_new = |img: &image::DynamicImage| {
         let rgb = img.to_rgb8();
         let mut compressor = turbojpeg::Compressor::new().expect("compressor");
         compressor.set_quality(85).expect("quality");
         compressor
-            .set_subsamp(turbojpeg::Subsamp::None)
+            .set_subsamp(turbojpeg::Subsamp::Sub2x2)
             .expect("subsamp");
         compressor.set_optimize(true).expect("optimize");
         compressor
