@@ -266,26 +266,26 @@ fn settings(ext: &str, lossy_webp: bool) -> Settings {
             magick: &["-quality", "80", "-define", "webp:method=4", "-strip"],
             unequal: "lossy WebP: all libwebp at quality 80, method 4 (ours libwebp 1.6 built from libwebp-sys's source, the baselines Debian's libwebp 1.2.4)",
         },
-        // Ours: libjpeg-turbo (turbojpeg crate), quality 85, 4:4:4 (no chroma subsampling),
+        // Ours: libjpeg-turbo (turbojpeg crate), quality 85, 4:2:0 chroma subsampling,
         // optimized Huffman tables, baseline, no metadata.
         "jpg" => Settings {
-            vips: "[Q=85,subsample-mode=off,optimize-coding=true,strip]",
+            vips: "[Q=85,subsample-mode=on,optimize-coding=true,strip]",
             magick: &[
                 "-quality",
                 "85",
                 "-sampling-factor",
-                "1x1",
+                "2x2",
                 "-define",
                 "jpeg:optimize-coding=true",
                 "-strip",
             ],
-            unequal: "JPEG: all at quality 85, 4:4:4, optimized Huffman tables, all encoded by libjpeg-turbo (ours through the turbojpeg crate)",
+            unequal: "JPEG: all at quality 85, 4:2:0, optimized Huffman tables, all encoded by libjpeg-turbo (ours through the turbojpeg crate)",
         },
-        // Ours: image's PngEncoder, zlib level 6 (miniz_oxide through flate2) + FilterType::Adaptive.
+        // Ours: src/png_encode.rs, adaptive filtering (the png crate's heuristic), libdeflate level 6.
         "png" => Settings {
             vips: "[compression=6,filter=all,strip]",
             magick: &["-quality", "65", "-strip"],
-            unequal: "PNG: all zlib level 6 with adaptive filtering; ours compresses with miniz_oxide (png crate), the baselines with zlib (libpng), so sizes differ a little",
+            unequal: "PNG: all zlib level 6 with adaptive filtering; ours compresses with libdeflate, the baselines with zlib (libpng), so sizes differ a little",
         },
         // Ours: image-webp's lossless encoder (it has no effort setting; it is a fast one).
         "webp" => Settings {
@@ -1096,13 +1096,13 @@ fn breakdown_child() {
         .expect("encode");
         out.into_inner()
     };
-    // As src/thumbnail.rs encodes: quality 85, 4:4:4, optimized Huffman tables.
+    // As src/thumbnail.rs encodes: quality 85, 4:2:0, optimized Huffman tables.
     let encode_new = |img: &image::DynamicImage| {
         let rgb = img.to_rgb8();
         let mut compressor = turbojpeg::Compressor::new().expect("compressor");
         compressor.set_quality(85).expect("quality");
         compressor
-            .set_subsamp(turbojpeg::Subsamp::None)
+            .set_subsamp(turbojpeg::Subsamp::Sub2x2)
             .expect("subsamp");
         compressor.set_optimize(true).expect("optimize");
         compressor

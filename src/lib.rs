@@ -22,6 +22,7 @@
 //! - [`plausible`]: whether a file's data could fill the size its header claims.
 //! - [`metadata`]: removing location and other metadata without re-encoding.
 //! - [`thumbnail`]: decoding within limits and rendering the three thumbnails.
+//! - [`png_encode`]: PNG renditions (adaptive filtering, libdeflate level 6).
 //! - [`webp_lossy`]: lossy WebP encoding through libwebp (renditions of lossy WebP originals).
 //! - [`preview`]: the app's local preview of a file.
 //! - [`card_slots`]: where each queue card's picture sits in the shared card textures.
@@ -86,6 +87,7 @@ pub mod metadata;
 pub mod notify;
 pub mod path_completion;
 pub mod plausible;
+pub mod png_encode;
 pub mod preview;
 pub mod probe;
 pub mod queue_heights;

@@ -180,7 +180,7 @@ impl Work {
         self.check_time()?;
         let img = normalize(img, info.format);
         let output = Output::for_original(info.format, bytes);
-        let [preview, large, avatar] = self.three(&img)?;
+        let [preview, large, avatar] = self.three(img)?;
         self.check_time()?;
         Ok(Renditions {
             info,
@@ -195,14 +195,15 @@ impl Work {
         decode_upright(bytes, Some(format), self.image_limits()).map_err(corrupt)
     }
 
-    /// Resizes one frame into the three renditions: large from the full image, the crops from
-    /// large (at most 960 px, so they cost little and look the same).
-    fn three(&mut self, img: &DynamicImage) -> Result<[DynamicImage; 3], ThumbError> {
+    /// Resizes one frame into the three renditions: large from the full image (the image itself
+    /// when it already fits: no copy), the crops from large (at most 960 px, so they cost little
+    /// and look the same).
+    fn three(&mut self, img: DynamicImage) -> Result<[DynamicImage; 3], ThumbError> {
         let (lw, lh) = fit_within(img.width(), img.height(), LARGE);
         let large = if (lw, lh) == (img.width(), img.height()) {
-            img.clone()
+            img
         } else {
-            self.resize(img, lw, lh, &ResizeOptions::new())?
+            self.resize(&img, lw, lh, &ResizeOptions::new())?
         };
         let cover = ResizeOptions::new().fit_into_destination(Some((0.5, 0.5)));
         let preview = self.resize(&large, PREVIEW, PREVIEW, &cover)?;
@@ -256,7 +257,7 @@ impl Work {
                 self.check_time()?;
                 let delay = frame.delay();
                 let img = DynamicImage::ImageRgba8(frame.into_buffer());
-                for (out, thumb) in outs.iter_mut().zip(self.three(&img)?) {
+                for (out, thumb) in outs.iter_mut().zip(self.three(img)?) {
                     let frame = image::Frame::from_parts(thumb.into_rgba8(), 0, 0, delay);
                     out.encode_frame(frame)
                         .map_err(|e| ThumbError::Encode(e.to_string()))?;
@@ -433,9 +434,9 @@ fn normalize(img: DynamicImage, format: Format) -> DynamicImage {
 /// JPEG quality of the renditions.
 const JPEG_QUALITY: i32 = 85;
 
-/// A JPEG rendition without the `fast-jpeg` feature: `image`'s encoder, with the same settings
-/// (quality 85, no chroma subsampling, baseline, no metadata) but standard Huffman tables: it
-/// cannot optimize them.
+/// A JPEG rendition without the `fast-jpeg` feature: `image`'s encoder, quality 85, baseline,
+/// no metadata, but 4:4:4 and standard Huffman tables: it can neither subsample chroma nor
+/// optimize the tables.
 #[cfg(not(feature = "fast-jpeg"))]
 fn encode_jpeg(img: &DynamicImage) -> Result<Vec<u8>, ThumbError> {
     let mut out = Cursor::new(Vec::new());
@@ -447,9 +448,11 @@ fn encode_jpeg(img: &DynamicImage) -> Result<Vec<u8>, ThumbError> {
     Ok(out.into_inner())
 }
 
-/// A JPEG rendition with libjpeg-turbo: quality 85, no chroma subsampling (4:4:4), Huffman
-/// tables optimized for the image (what a CDN does: a few % smaller, same pixels), baseline, no
-/// metadata; grey stays grey. `img` is RGB or grey ([`normalize`]).
+/// A JPEG rendition with libjpeg-turbo, as a CDN makes them: quality 85, chroma subsampled 4:2:0
+/// (what libjpeg's `cjpeg`, mozjpeg, Pillow and libvips below quality 90 write: half the bytes of
+/// 4:4:4 on photos and under half the encode time), Huffman tables optimized for the image (a
+/// few % smaller, same pixels), baseline, no metadata; grey stays grey. `img` is RGB or grey
+/// ([`normalize`]).
 #[cfg(feature = "fast-jpeg")]
 fn encode_jpeg(img: &DynamicImage) -> Result<Vec<u8>, ThumbError> {
     use turbojpeg::{Compressor, Image, PixelFormat, Subsamp};
@@ -457,10 +460,10 @@ fn encode_jpeg(img: &DynamicImage) -> Result<Vec<u8>, ThumbError> {
     let rgb;
     let (pixels, format, subsamp) = match img {
         DynamicImage::ImageLuma8(g) => (g.as_raw().as_slice(), PixelFormat::GRAY, Subsamp::Gray),
-        DynamicImage::ImageRgb8(i) => (i.as_raw().as_slice(), PixelFormat::RGB, Subsamp::None),
+        DynamicImage::ImageRgb8(i) => (i.as_raw().as_slice(), PixelFormat::RGB, Subsamp::Sub2x2),
         other => {
             rgb = other.to_rgb8();
-            (rgb.as_raw().as_slice(), PixelFormat::RGB, Subsamp::None)
+            (rgb.as_raw().as_slice(), PixelFormat::RGB, Subsamp::Sub2x2)
         }
     };
     let (width, height) = (img.width() as usize, img.height() as usize);
@@ -505,8 +508,9 @@ impl Output {
     }
 }
 
-/// A still rendition: JPEG as [`encode_jpeg`]; PNG at zlib level 6 (the level libpng, libvips
-/// and nginx's image filter default to) with adaptive filtering; a lossy WebP's as lossy WebP
+/// A still rendition: JPEG as [`encode_jpeg`]; PNG with adaptive filtering, deflated at level 6
+/// (the level libpng, libvips and nginx's image filter default to) by libdeflate
+/// ([`crate::png_encode`]); a lossy WebP's as lossy WebP
 /// through libwebp at [`crate::webp_lossy::QUALITY`], a lossless one's lossless; GIF as `image`
 /// writes it.
 fn encode_still(img: &DynamicImage, output: Output) -> Result<Vec<u8>, ThumbError> {
@@ -517,11 +521,9 @@ fn encode_still(img: &DynamicImage, output: Output) -> Result<Vec<u8>, ThumbErro
             return crate::webp_lossy::encode(img, crate::webp_lossy::QUALITY)
                 .map_err(ThumbError::Encode);
         }
-        Output::Png => img.write_with_encoder(image::codecs::png::PngEncoder::new_with_quality(
-            &mut out,
-            image::codecs::png::CompressionType::Level(6),
-            image::codecs::png::FilterType::Adaptive,
-        )),
+        Output::Png => {
+            return crate::png_encode::encode(img).map_err(|e| ThumbError::Encode(e.to_string()));
+        }
         Output::WebpLossless => {
             img.write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut out))
         }
@@ -663,7 +665,7 @@ mod tests {
                 format: turbojpeg::PixelFormat::RGB,
             },
             JPEG_QUALITY,
-            turbojpeg::Subsamp::None,
+            turbojpeg::Subsamp::Sub2x2,
         )
         .expect("standard tables");
         assert!(
@@ -677,6 +679,44 @@ mod tests {
             .expect("standard")
             .to_rgb8();
         assert!(a == b, "the same pixels: only the entropy coding differs");
+    }
+
+    /// The sampling factors (horizontal << 4 | vertical) of each component in a JPEG's frame
+    /// header.
+    fn jpeg_sampling(jpeg: &[u8]) -> Vec<u8> {
+        let at = jpeg
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0] || w == [0xFF, 0xC2])
+            .expect("a start-of-frame segment");
+        let components = usize::from(jpeg[at + 9]);
+        (0..components).map(|i| jpeg[at + 11 + 3 * i]).collect()
+    }
+
+    /// 4:2:0 with libjpeg-turbo (luma 2x2, each chroma 1x1), as CDNs write photos; 4:4:4 from
+    /// `image`'s encoder, which cannot subsample; grey has one component either way.
+    #[test]
+    fn jpeg_renditions_chroma_sampling() {
+        let bytes = encode_jpeg(640, 480);
+        let r = render(&bytes, &Limits::default()).expect("render");
+        let expected = if cfg!(feature = "fast-jpeg") {
+            vec![0x22, 0x11, 0x11]
+        } else {
+            vec![0x11, 0x11, 0x11]
+        };
+        for (name, out) in [
+            ("preview", &r.preview),
+            ("large", &r.large),
+            ("avatar", &r.avatar),
+        ] {
+            assert_eq!(jpeg_sampling(out), expected, "{name}");
+        }
+        let grey = DynamicImage::ImageLuma8(image::GrayImage::from_fn(64, 48, |x, y| {
+            image::Luma([(x * 3 + y) as u8])
+        }));
+        assert_eq!(
+            jpeg_sampling(&super::encode_jpeg(&grey).expect("grey")),
+            [0x11]
+        );
     }
 
     #[test]
