@@ -17,6 +17,13 @@ pub const QUALITY: f32 = 80.0;
 /// image with an alpha channel keeps it (compressed losslessly, as libwebp does by default).
 pub fn encode(img: &DynamicImage, quality: f32) -> Result<Vec<u8>, String> {
     let too_big = || format!("{}x{} is too large for WebP", img.width(), img.height());
+    let failed = || {
+        format!(
+            "libwebp could not encode a {}x{} image",
+            img.width(),
+            img.height()
+        )
+    };
     let width = i32::try_from(img.width()).map_err(|_| too_big())?;
     let height = i32::try_from(img.height()).map_err(|_| too_big())?;
     let alpha = img.color().has_alpha();
@@ -45,11 +52,7 @@ pub fn encode(img: &DynamicImage, quality: f32) -> Result<Vec<u8>, String> {
         }
     };
     if output.is_null() {
-        return Err(format!(
-            "libwebp could not encode a {}x{} image",
-            img.width(),
-            img.height()
-        ));
+        return Err(failed());
     }
     // SAFETY: on success libwebp returns `len` bytes at `output`, which it allocated and we free
     // once with its own `WebPFree` after copying them (on failure `len` is 0: nothing is read).
@@ -57,11 +60,7 @@ pub fn encode(img: &DynamicImage, quality: f32) -> Result<Vec<u8>, String> {
     // SAFETY: as above; `output` is not used after this.
     unsafe { libwebp_sys::WebPFree(output.cast()) };
     if bytes.is_empty() {
-        return Err(format!(
-            "libwebp could not encode a {}x{} image",
-            img.width(),
-            img.height()
-        ));
+        return Err(failed());
     }
     Ok(bytes)
 }
