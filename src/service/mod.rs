@@ -54,7 +54,7 @@ use crate::thumbnail::{self, Limits};
 use crate::token::Token;
 use budget::{BodyBudget, NoSlot, Reservation, Slots};
 use fetch::Fetcher;
-use ready::{Ready, ReadyCache, none_match};
+use ready::{Ready, ReadyCache};
 use server::ConnLimits;
 
 /// How the service behaves.
@@ -597,12 +597,6 @@ async fn serve_picture(
     let Ok(Path(name)) = name else {
         return Err(ApiError::not_found());
     };
-    let not_modified = |etag: &str| {
-        headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| none_match(v, etag))
-    };
     // Held answers are usually sent by `App` before routing; a name spelled with `%` escapes
     // gets here.
     if let Some(ready) = state.ready.get(&name) {
@@ -617,7 +611,7 @@ async fn serve_picture(
     }
     let original = picture.to_string();
     let etag_value = ready::etag(&name).ok_or_else(ApiError::not_found)?;
-    if not_modified(&format!("\"{name}\"")) {
+    if ready::not_modified(&headers, &etag_value) {
         // Only answer 304 for a picture that exists.
         if state
             .store

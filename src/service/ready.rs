@@ -43,12 +43,7 @@ impl Ready {
     /// The answer to a GET with `request` headers: `304` when its `If-None-Match` names this
     /// picture (the picture exists: its answer is held), else `200` with the body.
     pub fn answer(&self, request: &HeaderMap) -> Response {
-        let held = request
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .zip(self.etag.to_str().ok())
-            .is_some_and(|(given, etag)| none_match(given, etag));
-        if held {
+        if not_modified(request, &self.etag) {
             return not_modified_response(self.etag.clone());
         }
         let mut response = Response::new(Body::from(self.body.clone()));
@@ -69,6 +64,15 @@ impl Ready {
 /// The `ETag` of `name`: the name in quotes (`None` if it cannot be a header value).
 pub fn etag(name: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!("\"{name}\"")).ok()
+}
+
+/// Whether the `request` headers' `If-None-Match` names `etag` (see [`none_match`]).
+pub fn not_modified(request: &HeaderMap, etag: &HeaderValue) -> bool {
+    request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .zip(etag.to_str().ok())
+        .is_some_and(|(given, etag)| none_match(given, etag))
 }
 
 /// Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 §13.1.2) or is `*`.
