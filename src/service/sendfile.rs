@@ -177,33 +177,33 @@ impl AsyncWrite for SendfileStream {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let skip = bufs.iter().take_while(|b| b.is_empty()).count();
-        let bufs = &bufs[skip..];
-        let Some(first) = bufs.first() else {
-            return Poll::Ready(Ok(0));
+        // One registry lookup per slice, up to the first mapped one.
+        let Some((at, (file, offset, len))) = bufs
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| !b.is_empty())
+            .find_map(|(i, b)| source(b).map(|found| (i, found)))
+        else {
+            return Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
         };
-        if let Some((file, offset, len)) = source(first) {
+        let head = &bufs[..at];
+        if head.iter().all(|b| b.is_empty()) {
             return this.poll_send(cx, |socket| {
-                let mut at = offset;
-                match rustix::fs::sendfile(socket, &*file, Some(&mut at), len)? {
+                let mut from = offset;
+                match rustix::fs::sendfile(socket, &*file, Some(&mut from), len)? {
                     // The file got shorter than its mapping: never send other bytes instead.
                     0 => Err(io::ErrorKind::UnexpectedEof.into()),
                     n => Ok(n),
                 }
             });
         }
-        let plain = bufs.iter().take_while(|b| source(b).is_none()).count();
-        if plain < bufs.len() {
-            // A response head before a file's bytes: held back (`MSG_MORE`) to leave in the same
-            // packet as the start of the body, as nginx's `tcp_nopush` does.
-            let head = &bufs[..plain];
-            return this.poll_send(cx, |socket| {
-                let flags = rustix::net::SendFlags::MORE | rustix::net::SendFlags::NOSIGNAL;
-                let mut no_control = rustix::net::SendAncillaryBuffer::default();
-                Ok(rustix::net::sendmsg(socket, head, &mut no_control, flags)?)
-            });
-        }
-        Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
+        // A response head before a file's bytes: held back (`MSG_MORE`) to leave in the same
+        // packet as the start of the body, as nginx's `tcp_nopush` does.
+        this.poll_send(cx, |socket| {
+            let flags = rustix::net::SendFlags::MORE | rustix::net::SendFlags::NOSIGNAL;
+            let mut no_control = rustix::net::SendAncillaryBuffer::default();
+            Ok(rustix::net::sendmsg(socket, head, &mut no_control, flags)?)
+        })
     }
 
     fn is_write_vectored(&self) -> bool {
