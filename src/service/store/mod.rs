@@ -243,18 +243,17 @@ impl Store {
         match original.0 {
             Pending::Put(bytes) => self.put(key, bytes).await,
             Pending::Staging(writing) => {
-                let failed = |e: String| StoreError::Failed {
-                    store: self.description.clone(),
-                    reason: Reason::Other(format!("{key}: {e}")),
-                };
+                let joined = |e: tokio::task::JoinError| std::io::Error::other(e);
                 let staged = writing
                     .await
-                    .map_err(|e| failed(e.to_string()))?
-                    .map_err(|e| failed(e.to_string()))?;
+                    .map_err(joined)
+                    .and_then(|written| written)
+                    .map_err(|e| self.io_failed(&key, e))?;
                 tokio::task::spawn_blocking(move || staged.commit())
                     .await
-                    .map_err(|e| failed(e.to_string()))?
-                    .map_err(|e| failed(e.to_string()))
+                    .map_err(joined)
+                    .and_then(|committed| committed)
+                    .map_err(|e| self.io_failed(&key, e))
             }
         }
     }
