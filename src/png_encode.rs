@@ -20,6 +20,8 @@ pub enum EncodeError {
     Compress(libdeflater::CompressionError),
     #[error("the image is too large for one PNG")]
     TooLarge,
+    #[error("libdeflate has no compression level {LEVEL}")]
+    Level,
 }
 
 /// PNG filter types (PNG specification, 9.2).
@@ -53,7 +55,7 @@ pub fn encode(img: &DynamicImage) -> Result<Vec<u8>, EncodeError> {
     let (width, height) = (img.width(), img.height());
     let filtered = filter_rows(pixels, width as usize * channels, channels);
     let mut compressor = libdeflater::Compressor::new(
-        libdeflater::CompressionLvl::new(LEVEL).map_err(|_| EncodeError::TooLarge)?,
+        libdeflater::CompressionLvl::new(LEVEL).map_err(|_| EncodeError::Level)?,
     );
     let mut zlib = vec![0; compressor.zlib_compress_bound(filtered.len())];
     let len = compressor
