@@ -628,9 +628,12 @@ fn bench_input(name: &str, path: &Path, out: &Path, animated: bool) {
     }
 }
 
-/// What one wrk run said.
+/// What one wrk run said, and the CPU time the server used during it.
 struct WrkRun {
     requests_per_sec: f64,
+    /// Requests answered per second of the server's CPU time (user + system, all its threads
+    /// or worker processes): what one core of the server can do, whatever wrk took.
+    requests_per_cpu_sec: f64,
     /// Bytes per response, headers included (Transfer/sec ÷ Requests/sec).
     bytes_per_response: f64,
     p99_ms: f64,
@@ -667,13 +670,70 @@ fn wrk_bytes(v: &str) -> Option<f64> {
     })
 }
 
-/// One wrk run (2 threads, 32 connections, 5 s), its errors counted.
-fn wrk(url: &str) -> Option<WrkRun> {
-    let out = Command::new("wrk")
+/// CPU time (user + system) that the processes `pids` have used so far, in seconds.
+fn cpu_seconds(pids: &[u32]) -> f64 {
+    let ticks_per_sec = rustix::param::clock_ticks_per_second() as f64;
+    pids.iter()
+        .map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // After the command name's ")": state is field 3, utime 14 and stime 15 (proc(5)).
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map_or("", |(_, rest)| rest)
+                .split_whitespace()
+                .collect();
+            let field = |n: usize| {
+                fields
+                    .get(n - 3)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            (field(14) + field(15)) as f64 / ticks_per_sec
+        })
+        .sum()
+}
+
+/// The processes whose parent is `parent` (nginx's workers).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // ppid is field 4: the second after ")".
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u32>().ok())
+                == Some(parent)
+        })
+        .collect()
+}
+
+/// One wrk run (2 threads, 32 connections, 5 s) on `wrk_cpu` (if given), its errors counted,
+/// and the CPU time of `server` (process ids) during it.
+fn wrk(url: &str, wrk_cpu: Option<usize>, server: &[u32]) -> Option<WrkRun> {
+    let mut cmd = match wrk_cpu {
+        Some(cpu) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", &cpu.to_string(), "wrk"]);
+            c
+        }
+        None => Command::new("wrk"),
+    };
+    let cpu_before = cpu_seconds(server);
+    let out = cmd
         .args(["-t2", "-c32", "-d5s", "--latency", url])
         .output()
         .ok()?;
+    let server_cpu = cpu_seconds(server) - cpu_before;
     let text = String::from_utf8_lossy(&out.stdout);
+    // "  123456 requests in 5.00s, 3.45GB read"
+    let requests: f64 = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())?;
     let field = |prefix: &str| {
         text.lines()
             .map(str::trim)
@@ -702,6 +762,7 @@ fn wrk(url: &str) -> Option<WrkRun> {
     });
     Some(WrkRun {
         requests_per_sec,
+        requests_per_cpu_sec: requests / server_cpu,
         bytes_per_response: transfer / requests_per_sec,
         p99_ms,
         non_2xx,
@@ -756,6 +817,28 @@ fn bench_gets(dir: &Path, photo_jpeg: &Path) {
         println!("\ncached GETs: skipped (needs wrk and nginx: apt-get install wrk nginx-light)");
         return;
     }
+    // wrk gets a core of its own (the last this process may use) and the servers the others, as
+    // if wrk ran on another machine: sharing every core, wrk took from whichever server it ran
+    // beside. The runtime below and nginx are started from this thread, so they inherit its
+    // cores. The CPU time each server spends per request is printed too: it does not depend on
+    // how much of the machine wrk took.
+    let allowed = rustix::thread::sched_getaffinity(None).expect("affinity");
+    let cpus: Vec<usize> = (0..rustix::thread::CpuSet::MAX_CPU)
+        .filter(|&c| allowed.is_set(c))
+        .collect();
+    let wrk_cpu = (cpus.len() >= 2).then(|| cpus[cpus.len() - 1]);
+    if let Some(wrk_cpu) = wrk_cpu {
+        let mut servers = rustix::thread::CpuSet::new();
+        for &c in cpus.iter().filter(|&&c| c != wrk_cpu) {
+            servers.set(c);
+        }
+        rustix::thread::sched_setaffinity(None, &servers).expect("pin");
+    }
+    bench_gets_on(dir, photo_jpeg, wrk_cpu);
+    rustix::thread::sched_setaffinity(None, &allowed).expect("unpin");
+}
+
+fn bench_gets_on(dir: &Path, photo_jpeg: &Path, wrk_cpu: Option<usize>) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let data = dir.join("service");
     let root = dir.join("nginx");
@@ -869,20 +952,22 @@ fn bench_gets(dir: &Path, photo_jpeg: &Path) {
         "\n### GETs: cached thumbnails and a streamed original, wrk -t2 -c32 -d5s, {rounds} interleaved rounds (both servers checked to answer 200 with the same bytes first)"
     );
     println!(
-        "| file | server | req/s best / median | p99 ms (best run) | bytes per response | errors |"
+        "| file | server | req/s best / median | requests per server CPU-s, median | p99 ms (best run) | bytes per response | errors |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     let mut ratios = Vec::new();
     for (rendition, ours, theirs, body) in &files {
         let (mut a, mut b) = (Vec::new(), Vec::new());
+        let (us, them) = ([std::process::id()], children_of(nginx.id()));
         for _ in 0..rounds {
-            a.extend(wrk(ours));
-            b.extend(wrk(theirs));
+            a.extend(wrk(ours, wrk_cpu, &us));
+            b.extend(wrk(theirs, wrk_cpu, &them));
         }
-        let summary = |label: &str, runs: &[WrkRun]| -> Option<f64> {
+        // (median req/s, median requests per server CPU-second)
+        let summary = |label: &str, runs: &[WrkRun]| -> Option<(f64, f64)> {
             if runs.is_empty() {
                 println!(
-                    "| {rendition} ({} B) | {label} | wrk gave no numbers | | | |",
+                    "| {rendition} ({} B) | {label} | wrk gave no numbers | | | | |",
                     body.len()
                 );
                 return None;
@@ -891,39 +976,47 @@ fn bench_gets(dir: &Path, photo_jpeg: &Path) {
             let non_2xx: u64 = runs.iter().map(|r| r.non_2xx).sum();
             let rates: Vec<f64> = runs.iter().map(|r| r.requests_per_sec).collect();
             let (_, median) = min_median(&rates);
+            let per_cpu: Vec<f64> = runs.iter().map(|r| r.requests_per_cpu_sec).collect();
+            let (_, per_cpu) = min_median(&per_cpu);
             let best = runs
                 .iter()
                 .max_by(|x, y| x.requests_per_sec.total_cmp(&y.requests_per_sec))
                 .expect("a run");
             if non_2xx > 0 {
                 println!(
-                    "| {rendition} ({} B) | {label} | not a speed: {non_2xx} non-2xx responses | | | {errors} |",
+                    "| {rendition} ({} B) | {label} | not a speed: {non_2xx} non-2xx responses | | | | {errors} |",
                     body.len()
                 );
                 return None;
             }
             println!(
-                "| {rendition} ({} B) | {label} | {:.0} / {median:.0} | {:.2} | {:.0} | {errors} socket errors |",
+                "| {rendition} ({} B) | {label} | {:.0} / {median:.0} | {per_cpu:.0} | {:.2} | {:.0} | {errors} socket errors |",
                 body.len(),
                 best.requests_per_sec,
                 best.p99_ms,
                 best.bytes_per_response
             );
-            Some(median)
+            Some((median, per_cpu))
         };
         let ours_rate = summary("groupme-uploader serve", &a);
         let theirs_rate = summary("nginx, CDN-origin settings", &b);
         if let (Some(x), Some(y)) = (ours_rate, theirs_rate) {
-            ratios.push((rendition, x / y));
+            ratios.push((rendition, x.0 / y.0, x.1 / y.1));
         }
     }
     stop_nginx(&mut nginx);
-    for (rendition, r) in ratios {
+    for (rendition, r, per_cpu) in ratios {
         let verdict = if r >= 1.0 { "ahead" } else { "BEHIND" };
-        println!("ratio serve / nginx, {rendition}: {r:.2}x median req/s ({verdict})");
+        println!(
+            "ratio serve / nginx, {rendition}: {r:.2}x median req/s ({verdict}); {per_cpu:.2}x requests per server CPU-second"
+        );
     }
+    let cores = match wrk_cpu {
+        Some(cpu) => format!("wrk pinned to CPU {cpu}, both servers to the other cores"),
+        None => "one core: wrk shares it with the servers".to_owned(),
+    };
     println!(
-        "nginx: worker_processes auto, sendfile, tcp_nopush, keepalive_requests 1000000, open_file_cache; serve: HTTP/1.1, this process's tokio runtime (a worker per core); wrk shares the same cores"
+        "nginx: worker_processes auto, sendfile, tcp_nopush, keepalive_requests 1000000, open_file_cache, access_log off; serve: HTTP/1.1, no request log, a tokio worker per core it may use; {cores}"
     );
 }
 
