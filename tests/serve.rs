@@ -168,8 +168,10 @@ fn socket_bytes(line: &str, call: &str) -> u64 {
 
 /// What a GET sends from a stored file is sent by the kernel from that file (`sendfile`), as
 /// nginx does, for originals over 1 MiB (streamed) and for held thumbnails of 16 KiB and more
-/// (the first GET and the held answers after it); smaller ones are copied. Checked on the real
-/// binary under `strace -ff -yy`: the bytes each socket got, by system call and file.
+/// (the first GET and the held answers after it); smaller ones are copied. An original over
+/// 1 MiB, once sent, is held open (nginx's `open_file_cache`): its file is opened once for three
+/// GETs. Checked on the real binary under `strace -ff -yy`: the bytes each socket got, by system
+/// call and file, and the opens.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_files_are_sent_with_sendfile_and_small_ones_copied() {
     if !std::process::Command::new("strace")
@@ -189,7 +191,7 @@ async fn stored_files_are_sent_with_sendfile_and_small_ones_copied() {
         "-qq",
         "-yy",
         "-e",
-        "trace=sendfile,sendmsg,write,writev",
+        "trace=sendfile,sendmsg,write,writev,openat",
         "-o",
         prefix.as_str(),
     ];
@@ -210,7 +212,7 @@ async fn stored_files_are_sent_with_sendfile_and_small_ones_copied() {
         assert_eq!(status, 200, "{path}");
         body
     };
-    for _ in 0..2 {
+    for _ in 0..3 {
         assert!(get(format!("{}/{}", serve.url, names[0])).await == big);
     }
     let large = get(format!("{}/{}.large", serve.url, names[1])).await;
@@ -244,7 +246,7 @@ async fn stored_files_are_sent_with_sendfile_and_small_ones_copied() {
             })
             .sum()
     };
-    let want_original = 2 * big.len() as u64;
+    let want_original = 3 * big.len() as u64;
     let want_large = 2 * large.len() as u64;
     let large_name = format!("{}.large", names[1]);
     // strace writes a line once its call has returned, which may be just after the client read.
@@ -261,12 +263,26 @@ async fn stored_files_are_sent_with_sendfile_and_small_ones_copied() {
     .await;
     let lines = lines();
     assert_eq!(sent_from(&lines, &names[0]), want_original, "the original");
+    // Opened by its exact path (not a staged name beside it), successfully.
+    let opens: Vec<&String> = lines
+        .iter()
+        .filter(|l| {
+            l.starts_with("openat(")
+                && l.contains(&format!("/{}\"", names[0]))
+                && !l.contains(") = -1")
+        })
+        .collect();
+    assert_eq!(
+        opens.len(),
+        1,
+        "the original opened for three GETs: {opens:#?}"
+    );
     assert_eq!(sent_from(&lines, &large_name), want_large, "the .large");
     // Copied through the process: the avatar, and the heads and JSON answers (well under 1 KiB
-    // each, 7 of them).
+    // each, 8 of them).
     let copied = copied(&lines);
     assert!(
-        copied < avatar.len() as u64 + 7 * 1024,
+        copied < avatar.len() as u64 + 8 * 1024,
         "{copied} bytes were copied to sockets: {:#?}",
         lines
             .iter()

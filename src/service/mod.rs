@@ -141,6 +141,8 @@ pub struct Shared {
     budget: BodyBudget,
     /// Answers for hot pictures, ready to send.
     ready: ReadyCache,
+    /// Answers for hot large originals on a local directory, their files held open (mapped).
+    open: ReadyCache,
 }
 
 impl std::ops::Deref for ServiceState {
@@ -166,11 +168,21 @@ impl ServiceState {
             slots: Slots::new(config.max_concurrent, config.max_waiting),
             budget: BodyBudget::new(config.body_budget),
             ready: ReadyCache::new(config.ready_cache_bytes),
+            open: ReadyCache::open_files(open_files()),
             config,
             store,
             fetcher,
         })))
     }
+}
+
+/// How many mapped files the service keeps open between requests (none where files are not
+/// mapped).
+fn open_files() -> usize {
+    #[cfg(target_os = "linux")]
+    return sendfile::files_to_hold();
+    #[cfg(not(target_os = "linux"))]
+    0
 }
 
 impl ServiceState {
@@ -243,7 +255,11 @@ impl App {
         if name.contains('%') {
             return None;
         }
-        let ready = self.state.ready.get(name)?;
+        let ready = self
+            .state
+            .ready
+            .get(name)
+            .or_else(|| self.state.open.get(name))?;
         let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
         let mut response = ready.answer(request.headers());
         security_headers(response.headers_mut());
@@ -599,7 +615,7 @@ async fn serve_picture(
     };
     // Held answers are usually sent by `App` before routing; a name spelled with `%` escapes
     // gets here.
-    if let Some(ready) = state.ready.get(&name) {
+    if let Some(ready) = state.ready.get(&name).or_else(|| state.open.get(&name)) {
         return Ok(ready.answer(&headers));
     }
     let (picture, variant) = cdn_url::parse_name(&name).map_err(|_| ApiError::not_found())?;
@@ -636,6 +652,13 @@ async fn serve_picture(
             // (there are none today) never take room twice.
             if is_canonical(&name, &original, variant) {
                 state.ready.insert(&name, ready.clone());
+            }
+            Ok(ready.answer(&HeaderMap::new()))
+        }
+        store::Object::Mapped(bytes) => {
+            let ready = Arc::new(Ready::new(etag_value, format.mime(), bytes));
+            if is_canonical(&name, &original, variant) {
+                state.open.insert(&name, ready.clone());
             }
             Ok(ready.answer(&HeaderMap::new()))
         }

@@ -5,6 +5,11 @@
 //! An answer enters only after the store served it, which it does only for a complete picture
 //! (its original written last): the cache never holds a thumbnail whose picture was unfinished.
 //! Bounded by bytes (bodies plus names and header values), least recently used out first.
+//!
+//! Large originals on a local directory are held the same way in a second cache, as open files
+//! (mapped, see `service::sendfile`) rather than bytes: like nginx's `open_file_cache`, a hot
+//! original is then sent without opening, checking or mapping its file again. That cache is
+//! bounded by entries, since each holds a file descriptor and no memory of this process.
 
 use std::sync::Arc;
 
@@ -91,19 +96,29 @@ pub fn not_modified_response(etag: HeaderValue) -> Response {
     response
 }
 
-#[derive(Clone)]
-struct ByWeight;
+/// What bounds a cache.
+#[derive(Clone, Copy)]
+enum Weigh {
+    /// Bytes held (bodies, names, header values).
+    Bytes,
+    /// Entries held (open files).
+    Entries,
+}
 
-impl quick_cache::Weighter<String, Arc<Ready>> for ByWeight {
+impl quick_cache::Weighter<String, Arc<Ready>> for Weigh {
     fn weight(&self, name: &String, ready: &Arc<Ready>) -> u64 {
-        Ready::weight(name, ready)
+        match self {
+            Weigh::Bytes => Ready::weight(name, ready),
+            Weigh::Entries => 1,
+        }
     }
 }
 
-/// Ready answers by request name, at most `capacity` bytes of them.
+/// Ready answers by request name, at most `capacity` bytes (or entries) of them.
 pub struct ReadyCache {
-    cache: quick_cache::sync::Cache<String, Arc<Ready>, ByWeight>,
+    cache: quick_cache::sync::Cache<String, Arc<Ready>, Weigh>,
     capacity: u64,
+    weigh: Weigh,
 }
 
 impl ReadyCache {
@@ -112,8 +127,20 @@ impl ReadyCache {
         // The item estimate only sizes the table: a 60² avatar is ~2 KB, a large ~60 KB.
         let items = (capacity / 16_384).clamp(16, 1 << 16) as usize;
         ReadyCache {
-            cache: quick_cache::sync::Cache::with_weighter(items, capacity, ByWeight),
+            cache: quick_cache::sync::Cache::with_weighter(items, capacity, Weigh::Bytes),
             capacity,
+            weigh: Weigh::Bytes,
+        }
+    }
+
+    /// A cache of at most `files` answers whose bodies are mapped files (0: nothing is kept).
+    /// They weigh nothing in memory: each counts as one, for the descriptor it holds.
+    pub fn open_files(files: usize) -> ReadyCache {
+        let capacity = files as u64;
+        ReadyCache {
+            cache: quick_cache::sync::Cache::with_weighter(files.max(1), capacity, Weigh::Entries),
+            capacity,
+            weigh: Weigh::Entries,
         }
     }
 
@@ -125,16 +152,20 @@ impl ReadyCache {
         self.cache.get(name)
     }
 
-    /// Keeps `ready` as the answer for `name` unless it alone would take more than an eighth of
-    /// the cache (one object never pushes out many hot ones).
+    /// Keeps `ready` as the answer for `name`. In a cache bounded by bytes, not when it alone
+    /// would take more than an eighth of it (one object never pushes out many hot ones).
     pub fn insert(&self, name: &str, ready: Arc<Ready>) {
-        if Ready::weight(name, &ready) > self.capacity / 8 {
+        let too_big = match self.weigh {
+            Weigh::Bytes => Ready::weight(name, &ready) > self.capacity / 8,
+            Weigh::Entries => self.capacity == 0,
+        };
+        if too_big {
             return;
         }
         self.cache.insert(name.to_owned(), ready);
     }
 
-    /// Bytes held now, as weighed for the bound.
+    /// Bytes (or entries) held now, as weighed for the bound.
     pub fn weight(&self) -> u64 {
         self.cache.weight()
     }
@@ -187,6 +218,24 @@ mod tests {
         assert!(cache.get("a").is_none());
         cache.insert("b", ready("b", 5_000));
         assert_eq!(cache.get("b").expect("kept").body.len(), 5_000);
+    }
+
+    #[test]
+    fn open_files_are_bounded_by_count_not_bytes() {
+        let cache = ReadyCache::open_files(3);
+        for i in 0..10 {
+            let name = format!("4000x3000.jpeg.{i:032x}");
+            // 40 MB each: a cache by bytes would refuse every one.
+            cache.insert(&name, ready(&name, 40_000_000));
+            assert!(cache.len() <= 3, "{} after {i}", cache.len());
+        }
+        assert_eq!(cache.weight(), cache.len() as u64);
+        assert!(cache.len() >= 2, "{}", cache.len());
+        let last = format!("4000x3000.jpeg.{:032x}", 9);
+        assert_eq!(cache.get(&last).expect("kept").body.len(), 40_000_000);
+        let none = ReadyCache::open_files(0);
+        none.insert("a", ready("a", 1));
+        assert!(none.get("a").is_none());
     }
 
     #[test]

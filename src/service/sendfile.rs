@@ -96,13 +96,23 @@ pub fn map(file: File, offset: u64, len: u64) -> io::Result<Bytes> {
 /// live at once are held to a quarter of the process's descriptor limit, leaving the rest to
 /// connections and stores. Past it, callers read the bytes instead.
 pub fn room() -> bool {
+    mapped().len() < cap()
+}
+
+/// How many mappings may live at once: a quarter of the descriptor limit (read once).
+fn cap() -> usize {
     static CAP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let cap = *CAP.get_or_init(|| {
+    *CAP.get_or_init(|| {
         let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
         let soft = limit.current.unwrap_or(u64::MAX);
         usize::try_from(soft / 4).unwrap_or(usize::MAX)
-    });
-    mapped().len() < cap
+    })
+}
+
+/// How many mapped files the service may keep open between requests (its open-file cache):
+/// half of what [`room`] allows, so answers being sent always find room, and at most 1,024.
+pub fn files_to_hold() -> usize {
+    (cap() / 2).min(1024)
 }
 
 /// Where the bytes of `buf` come from, if they lie in a live mapping: its file, the offset of

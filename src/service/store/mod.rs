@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
+#[cfg(any(not(target_os = "linux"), test))]
 use futures_util::stream::BoxStream;
 use object_store::path::Path as Key;
 use object_store::{
@@ -86,6 +87,9 @@ enum Pending {
 pub enum Object {
     /// Small enough to hold whole (the service keeps it as a ready answer).
     Whole(Bytes),
+    /// A local file's bytes, mapped (Linux, above [`STREAM_ABOVE`]): sent with `sendfile`, and
+    /// worth keeping open for the next request (no memory of this process holds them).
+    Mapped(Bytes),
     /// Read in chunks as the client takes them.
     Stream {
         /// Its length in bytes.
@@ -279,8 +283,8 @@ impl Store {
     }
 
     /// Reads one rendition; `None` when it is not stored. Objects up to [`STREAM_ABOVE`] come
-    /// whole, larger ones as a stream. Nothing is cached here: the service keeps ready answers
-    /// (`service::ready`), one layer up, for the local directory and the bucket alike.
+    /// whole, larger ones mapped (a local directory on Linux) or as a stream. Nothing is cached
+    /// here: the service keeps ready answers and open files (`service::ready`), one layer up.
     pub async fn get(
         &self,
         name: &str,
@@ -320,6 +324,13 @@ impl Store {
             Ok(found) => {
                 let len = found.range.end - found.range.start;
                 let chunks = match found.payload {
+                    #[cfg(target_os = "linux")]
+                    GetResultPayload::File(file, _) => {
+                        let mapped = crate::service::sendfile::map(file, found.range.start, len)
+                            .map_err(|e| self.io_failed(&key, e))?;
+                        return Ok(Some(Object::Mapped(mapped)));
+                    }
+                    #[cfg(not(target_os = "linux"))]
                     GetResultPayload::File(file, _) => file_body(file, found.range.start, len)
                         .map_err(|e| self.io_failed(&key, e))?,
                     GetResultPayload::Stream(stream) => stream
@@ -332,18 +343,6 @@ impl Store {
             Err(e) => Err(self.fail(e)),
         }
     }
-}
-
-/// `len` bytes of `file` from `offset`, as the body of a response. On Linux they are mapped, and
-/// the kernel sends them from the file (`service::sendfile`): no read, no chunk in memory.
-#[cfg(target_os = "linux")]
-fn file_body(
-    file: std::fs::File,
-    offset: u64,
-    len: u64,
-) -> std::io::Result<BoxStream<'static, std::io::Result<Bytes>>> {
-    let mapped = crate::service::sendfile::map(file, offset, len)?;
-    Ok(futures_util::stream::once(std::future::ready(Ok(mapped))).boxed())
 }
 
 /// `len` bytes of `file` from `offset`, as the body of a response: read in chunks.
