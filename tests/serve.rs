@@ -290,3 +290,28 @@ async fn stored_files_are_sent_with_sendfile_and_small_ones_copied() {
             .collect::<Vec<_>>()
     );
 }
+
+/// `serve` raises its soft limit on open descriptors to the hard limit (connections and held
+/// files each take one): started with 256 of 4,096, it runs with 4,096.
+#[tokio::test]
+async fn serve_raises_its_open_file_limit_to_the_hard_limit() {
+    if !std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        common::missing_tool("prlimit");
+        return;
+    }
+    let (_data, spec) = store();
+    // prlimit sets the limits, then becomes `serve` (exec: same process).
+    let serve =
+        Instance::start_under(&["prlimit", "--nofile=256:4096", "--"], &spec, &[], &[]).await;
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", serve.pid())).expect("limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("a Max open files line");
+    let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(numbers, ["4096", "4096"], "{line}");
+}

@@ -83,6 +83,10 @@ async fn stop_signal() {
 pub async fn run(args: ServeArgs) -> ExitCode {
     // object_store logs every retry at info: a failing start would print them before its one line.
     crate::logging::init("info,object_store=warn");
+    #[cfg(target_os = "linux")]
+    if let Some(limit) = service::server::raise_descriptor_limit() {
+        tracing::debug!("open-file limit: {limit}");
+    }
     let store_spec = args.store.clone().unwrap_or_else(|| {
         let dir = args
             .data

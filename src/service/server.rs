@@ -42,6 +42,29 @@ pub struct ConnLimits {
 
 use super::App;
 
+/// Raises this process's soft limit on open descriptors to its hard limit, as nginx's
+/// `worker_rlimit_nofile` and Go's runtime do: every connection and every file held open takes
+/// one, and the soft default (1,024 on Debian) is far below what a server is allowed. Call it
+/// before the service starts (the room for mapped files is read once). Returns the soft limit
+/// in force afterwards (`None`: unlimited).
+#[cfg(target_os = "linux")]
+pub fn raise_descriptor_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if let (Some(current), Some(maximum)) = (limit.current, limit.maximum)
+        && current < maximum
+    {
+        let raised = rustix::process::Rlimit {
+            current: Some(maximum),
+            maximum: Some(maximum),
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!("cannot raise the open-file limit from {current} to {maximum}: {e}");
+        }
+    }
+    getrlimit(Resource::Nofile).current
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then drains (see the module doc).
 pub async fn run(
     listener: TcpListener,
