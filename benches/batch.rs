@@ -16,7 +16,7 @@ mod common;
 
 use std::io::Cursor;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::instance::{INSTANCE_TOKEN, Instance};
@@ -293,6 +293,10 @@ async fn main() {
     let images = tempfile::tempdir().expect("images dir");
     let made = Instant::now();
     let (bytes, jpegs, pngs) = write_images(images.path(), count);
+    // On disk before the first round: their writeback would otherwise compete with that
+    // round's fsyncs.
+    let synced = Command::new("sync").status().is_ok_and(|s| s.success());
+    assert!(synced, "sync failed");
     let mut files: Vec<String> = std::fs::read_dir(images.path())
         .expect("list images")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
