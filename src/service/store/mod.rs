@@ -94,7 +94,7 @@ pub enum Object {
     Stream {
         /// Its length in bytes.
         len: u64,
-        /// Its bytes: a local file's mapped whole (sent with `sendfile` on Linux), else chunks.
+        /// Its bytes in chunks: a bucket's, or a local file's where files are not mapped.
         chunks: futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>,
     },
 }
