@@ -198,12 +198,7 @@ async fn sigkill_during_a_burst_keeps_every_acknowledged_picture() {
 /// they started (a call another thread interrupted is its `<unfinished ...>` line), each line
 /// starting with the id of the thread that made it.
 async fn traced_upload(extra: &[&str]) -> Option<(Vec<String>, String)> {
-    let strace_ok = std::process::Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !strace_ok {
-        common::missing_tool("strace");
+    if !common::tool_runs("strace", "-V") {
         return None;
     }
     let dir = tempfile::tempdir().expect("dir");

@@ -174,12 +174,7 @@ fn socket_bytes(line: &str, call: &str) -> u64 {
 /// call and file, and the opens.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_files_are_sent_with_sendfile_and_small_ones_copied() {
-    if !std::process::Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        common::missing_tool("strace");
+    if !common::tool_runs("strace", "-V") {
         return;
     }
     let (_data, spec) = store();
@@ -295,12 +290,7 @@ async fn stored_files_are_sent_with_sendfile_and_small_ones_copied() {
 /// files each take one): started with 256 of 4,096, it runs with 4,096.
 #[tokio::test]
 async fn serve_raises_its_open_file_limit_to_the_hard_limit() {
-    if !std::process::Command::new("prlimit")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        common::missing_tool("prlimit");
+    if !common::tool_runs("prlimit", "--version") {
         return;
     }
     let (_data, spec) = store();

@@ -474,6 +474,19 @@ pub fn missing_tool(what: &str) {
     eprintln!("skipped: missing {what}");
 }
 
+/// Whether `program arg` runs and succeeds (a version flag, say); if not, the test that needs it
+/// is skipped through [`missing_tool`].
+pub fn tool_runs(program: &str, arg: &str) -> bool {
+    let runs = std::process::Command::new(program)
+        .arg(arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !runs {
+        missing_tool(program);
+    }
+    runs
+}
+
 /// Copies the binary cargo built for this bench (or test) aside, so another checkout's build in a
 /// shared target directory cannot replace it mid-run, and checks that it runs.
 pub fn pinned_binary(dir: &std::path::Path) -> std::path::PathBuf {
