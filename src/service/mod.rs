@@ -185,6 +185,13 @@ fn open_files() -> usize {
     0
 }
 
+impl Shared {
+    /// The answer held for `name`: a ready answer, or a hot original's open file.
+    fn held(&self, name: &str) -> Option<Arc<Ready>> {
+        self.ready.get(name).or_else(|| self.open.get(name))
+    }
+}
+
 impl ServiceState {
     /// Bytes of request bodies held in memory now (for tests and monitoring).
     pub fn body_bytes_held(&self) -> usize {
@@ -255,11 +262,7 @@ impl App {
         if name.contains('%') {
             return None;
         }
-        let ready = self
-            .state
-            .ready
-            .get(name)
-            .or_else(|| self.state.open.get(name))?;
+        let ready = self.state.held(name)?;
         let started = tracing::enabled!(tracing::Level::INFO).then(Instant::now);
         let mut response = ready.answer(request.headers());
         security_headers(response.headers_mut());
@@ -615,7 +618,7 @@ async fn serve_picture(
     };
     // Held answers are usually sent by `App` before routing; a name spelled with `%` escapes
     // gets here.
-    if let Some(ready) = state.ready.get(&name).or_else(|| state.open.get(&name)) {
+    if let Some(ready) = state.held(&name) {
         return Ok(ready.answer(&headers));
     }
     let (picture, variant) = cdn_url::parse_name(&name).map_err(|_| ApiError::not_found())?;
@@ -645,37 +648,33 @@ async fn serve_picture(
         .await
         .map_err(storage_failed)?
         .ok_or_else(ApiError::not_found)?;
-    match object {
-        store::Object::Whole(bytes) => {
-            let ready = Arc::new(Ready::new(etag_value, format.mime(), bytes));
-            // Held under its canonical name only: spellings of the same picture that parse
-            // (there are none today) never take room twice.
-            if is_canonical(&name, &original, variant) {
-                state.ready.insert(&name, ready.clone());
-            }
-            Ok(ready.answer(&HeaderMap::new()))
+    // Bytes in memory are held as a ready answer, a mapped file as an open one.
+    let (bytes, holder) = match object {
+        store::Object::Whole(bytes) => (bytes, &state.ready),
+        store::Object::Mapped(bytes) => (bytes, &state.open),
+        store::Object::Stream { len, chunks } => {
+            return Ok((
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(format.mime()),
+                    ),
+                    (header::CONTENT_LENGTH, HeaderValue::from(len)),
+                    (header::CACHE_CONTROL, ready::CACHE_CONTROL),
+                    (header::ETAG, etag_value),
+                ],
+                Body::from_stream(chunks),
+            )
+                .into_response());
         }
-        store::Object::Mapped(bytes) => {
-            let ready = Arc::new(Ready::new(etag_value, format.mime(), bytes));
-            if is_canonical(&name, &original, variant) {
-                state.open.insert(&name, ready.clone());
-            }
-            Ok(ready.answer(&HeaderMap::new()))
-        }
-        store::Object::Stream { len, chunks } => Ok((
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(format.mime()),
-                ),
-                (header::CONTENT_LENGTH, HeaderValue::from(len)),
-                (header::CACHE_CONTROL, ready::CACHE_CONTROL),
-                (header::ETAG, etag_value),
-            ],
-            Body::from_stream(chunks),
-        )
-            .into_response()),
+    };
+    let ready = Arc::new(Ready::new(etag_value, format.mime(), bytes));
+    // Held under its canonical name only: spellings of the same picture that parse (there are
+    // none today) never take room twice.
+    if is_canonical(&name, &original, variant) {
+        holder.insert(&name, ready.clone());
     }
+    Ok(ready.answer(&HeaderMap::new()))
 }
 
 /// Whether `name` is exactly the name of `original`'s `variant`.
