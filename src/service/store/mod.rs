@@ -192,6 +192,18 @@ impl Store {
         }
     }
 
+    /// The `range` of `key`'s `file`, mapped to be sent with `sendfile`.
+    #[cfg(target_os = "linux")]
+    fn map(
+        &self,
+        key: &Key,
+        file: std::fs::File,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, StoreError> {
+        crate::service::sendfile::map(file, range.start, range.end - range.start)
+            .map_err(|e| self.io_failed(key, e))
+    }
+
     /// The key of one rendition: sharded by the id's first two characters.
     fn key(name: &str, id: &str, variant: Variant) -> Key {
         let shard = id.get(..2).unwrap_or("00");
@@ -313,10 +325,7 @@ impl Store {
                     && crate::service::sendfile::room()
                     && let GetResultPayload::File(file, _) = found.payload
                 {
-                    let (start, len) = (found.range.start, found.range.end - found.range.start);
-                    let mapped = crate::service::sendfile::map(file, start, len)
-                        .map_err(|e| self.io_failed(&key, e))?;
-                    return Ok(Some(Object::Whole(mapped)));
+                    return Ok(Some(Object::Whole(self.map(&key, file, found.range)?)));
                 }
                 let bytes = found.bytes().await.map_err(|e| self.fail(e))?;
                 Ok(Some(Object::Whole(bytes)))
@@ -326,9 +335,7 @@ impl Store {
                 let chunks = match found.payload {
                     #[cfg(target_os = "linux")]
                     GetResultPayload::File(file, _) => {
-                        let mapped = crate::service::sendfile::map(file, found.range.start, len)
-                            .map_err(|e| self.io_failed(&key, e))?;
-                        return Ok(Some(Object::Mapped(mapped)));
+                        return Ok(Some(Object::Mapped(self.map(&key, file, found.range)?)));
                     }
                     #[cfg(not(target_os = "linux"))]
                     GetResultPayload::File(file, _) => file_body(file, found.range.start, len)
