@@ -165,22 +165,6 @@ struct Run {
     serve_cpu: f64,
 }
 
-/// CPU seconds (user + system) a running process has used so far, from `/proc/PID/stat`.
-fn cpu_of(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name (which is in parentheses and may hold spaces).
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
-    // utime and stime are the line's fields 14 and 15: 11 and 12 counted from 0 after the name.
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
-        .sum();
-    // USER_HZ, 100 on Linux's every architecture that matters here.
-    ticks / 100.0
-}
-
 /// Starts `serve` on an empty store and uploads every file in `images` once with `who`.
 async fn run(who: Contender, binary: &Path, images: &Path, files: &[String]) -> Run {
     let store = tempfile::tempdir().expect("store dir");
@@ -220,7 +204,7 @@ async fn run(who: Contender, binary: &Path, images: &Path, files: &[String]) -> 
         .expect("join")
         .expect("run the contender");
     let wall = started.elapsed();
-    let serve_cpu = cpu_of(serve.pid());
+    let serve_cpu = common::proc_stat::cpu_seconds(serve.pid());
     drop(serve);
     let client_cpu = std::fs::read_to_string(&cpu_file)
         .ok()

@@ -20,6 +20,9 @@
 //! work (read the file … write the outputs) and print it; `vipsthumbnail` and `convert` cannot,
 //! so theirs is the whole process, startup included (the "process" column has it for everyone).
 
+#[path = "../tests/common/proc_stat.rs"]
+mod proc_stat;
+
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -672,42 +675,7 @@ fn wrk_bytes(v: &str) -> Option<f64> {
 
 /// CPU time (user + system) that the processes `pids` have used so far, in seconds.
 fn cpu_seconds(pids: &[u32]) -> f64 {
-    let ticks_per_sec = rustix::param::clock_ticks_per_second() as f64;
-    pids.iter()
-        .map(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            // After the command name's ")": state is field 3, utime 14 and stime 15 (proc(5)).
-            let fields: Vec<&str> = stat
-                .rsplit_once(')')
-                .map_or("", |(_, rest)| rest)
-                .split_whitespace()
-                .collect();
-            let field = |n: usize| {
-                fields
-                    .get(n - 3)
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
-            (field(14) + field(15)) as f64 / ticks_per_sec
-        })
-        .sum()
-}
-
-/// The processes whose parent is `parent` (nginx's workers).
-fn children_of(parent: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            // ppid is field 4: the second after ")".
-            stat.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u32>().ok())
-                == Some(parent)
-        })
-        .collect()
+    pids.iter().map(|&pid| proc_stat::cpu_seconds(pid)).sum()
 }
 
 /// One wrk run (2 threads, 32 connections, 5 s) on `wrk_cpu` (if given), its errors counted,
@@ -958,7 +926,7 @@ fn bench_gets_on(dir: &Path, photo_jpeg: &Path, wrk_cpu: Option<usize>) {
     let mut ratios = Vec::new();
     for (rendition, ours, theirs, body) in &files {
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        let (us, them) = ([std::process::id()], children_of(nginx.id()));
+        let (us, them) = ([std::process::id()], proc_stat::children_of(nginx.id()));
         for _ in 0..rounds {
             a.extend(wrk(ours, wrk_cpu, &us));
             b.extend(wrk(theirs, wrk_cpu, &them));

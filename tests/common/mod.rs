@@ -8,6 +8,7 @@ pub mod gate;
 pub mod groupme_api;
 pub mod instance;
 pub mod isolated;
+pub mod proc_stat;
 pub mod queue;
 pub mod window;
 
