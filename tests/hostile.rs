@@ -116,6 +116,44 @@ async fn an_idle_keep_alive_connection_is_closed_within_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn an_idle_connection_after_a_held_answer_is_closed_within_the_header_timeout() {
+    let svc = common::start_service_with(|c| c.conn.header_timeout = Duration::from_secs(1)).await;
+    let (status, answer) = common::curl_post(&svc.url(), TOKEN, common::png(40, 30)).await;
+    assert_eq!(status, 200, "{answer}");
+    let name = common::picture_name(&answer);
+    // The first GET holds the answer; the raw connection's GET is answered from it.
+    let (status, avatar, _) = common::get_bytes(&format!("{}/{name}.avatar", svc.url())).await;
+    assert_eq!(status, 200);
+    let mut stream = TcpStream::connect(svc.running.addr).await.expect("connect");
+    stream
+        .write_all(format!("GET /{name}.avatar HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .expect("request");
+    let head = read_head(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let (body, took) = read_to_close(&mut stream, Duration::from_secs(10)).await;
+    assert_eq!(body, avatar.len(), "the body, then the close");
+    assert!(took < Duration::from_secs(4), "closed after {took:?}");
+}
+
+#[tokio::test]
+async fn a_get_head_over_32_kib_is_refused_with_431_and_closed() {
+    let svc = common::start_service().await;
+    let mut stream = TcpStream::connect(svc.running.addr).await.expect("connect");
+    let mut head = b"GET /health HTTP/1.1\r\nX-Pad: ".to_vec();
+    head.resize(33 * 1024, b'a');
+    stream.write_all(&head).await.expect("a long head");
+    let answer = read_head(&mut stream).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+    let (body, _) = read_to_close(&mut stream, Duration::from_secs(10)).await;
+    assert_eq!(body, 0);
+}
+
+#[tokio::test]
 async fn http2_is_not_spoken() {
     let svc = common::start_service().await;
     let h2 = reqwest::Client::builder()

@@ -824,3 +824,126 @@ async fn held_answers_stay_within_their_byte_budget() {
     }
     assert_eq!(none.state.ready_bytes_held(), 0);
 }
+
+/// One answer read from a raw connection: its head, and a body of its `Content-Length` (none
+/// without one); `buf` keeps what was read past it.
+async fn read_answer(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> (String, Vec<u8>) {
+    use tokio::io::AsyncReadExt as _;
+    let mut chunk = vec![0u8; 64 * 1024];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut fill = async |buf: &mut Vec<u8>| {
+        let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
+            .await
+            .expect("an answer in time")
+            .expect("read");
+        assert!(
+            n > 0,
+            "closed mid-answer: {:?}",
+            String::from_utf8_lossy(buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head_len = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        fill(buf).await;
+    };
+    let head = String::from_utf8(buf.drain(..head_len).collect()).expect("ascii head");
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .map_or(0, |v| v.parse::<usize>().expect("a length"));
+    while buf.len() < length {
+        fill(buf).await;
+    }
+    (head, buf.drain(..length).collect())
+}
+
+#[tokio::test]
+async fn held_answers_on_one_connection_pipeline_revalidate_and_hand_over() {
+    use tokio::io::AsyncWriteExt as _;
+    let svc = start_service().await;
+    let url = upload_and_check(&svc, common::png(300, 200), Format::Png).await;
+    let (large, avatar) = (url.large().to_string(), url.avatar().to_string());
+    // The first GETs go through the router and hold the answers.
+    let (_, large_bytes, large_headers) = get_bytes(&large).await;
+    let (_, avatar_bytes, _) = get_bytes(&avatar).await;
+    let path = |u: &str| u.strip_prefix(&svc.url()).expect("ours").to_owned();
+    let (large_path, avatar_path) = (path(&large), path(&avatar));
+    let etag = large_headers["etag"].to_str().expect("etag");
+    let png = common::png(20, 10);
+    let requests = [
+        format!("GET {large_path} HTTP/1.1\r\nHost: x\r\n\r\n"),
+        format!("GET {large_path}?v=1 HTTP/1.1\r\nHost: x\r\nIf-None-Match: {etag}\r\n\r\n"),
+        format!("GET {avatar_path} HTTP/1.1\r\nHost: x\r\n\r\n"),
+        // Not held: hyper takes the connection here, and answers the rest.
+        "GET /1x1.png.0123456789abcdef0123456789abcdef HTTP/1.1\r\nHost: x\r\n\r\n".to_owned(),
+        format!("GET {avatar_path} HTTP/1.1\r\nHost: x\r\n\r\n"),
+        format!(
+            "POST /pictures HTTP/1.1\r\nHost: x\r\nX-Access-Token: {TOKEN}\r\n\
+             Content-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+            png.len()
+        ),
+    ];
+    let mut sent = requests.concat().into_bytes();
+    sent.extend_from_slice(&png);
+    let mut stream = tokio::net::TcpStream::connect(svc.running.addr)
+        .await
+        .expect("connect");
+    // All six in one write: each answer must come back whole and in order.
+    stream.write_all(&sent).await.expect("send");
+    let mut buf = Vec::new();
+    let (head, body) = read_answer(&mut stream, &mut buf).await;
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert_eq!(body, large_bytes);
+    assert!(head.contains("\r\ncontent-type: image/png\r\n"), "{head}");
+    assert!(head.contains("\r\ndate: "), "{head}");
+    let (head, body) = read_answer(&mut stream, &mut buf).await;
+    assert!(head.starts_with("HTTP/1.1 304 Not Modified\r\n"), "{head}");
+    assert!(head.contains(&format!("\r\netag: {etag}\r\n")), "{head}");
+    assert!(
+        head.contains("\r\nx-content-type-options: nosniff\r\n"),
+        "{head}"
+    );
+    assert!(body.is_empty());
+    let (head, body) = read_answer(&mut stream, &mut buf).await;
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert_eq!(body, avatar_bytes);
+    let (head, body) = read_answer(&mut stream, &mut buf).await;
+    assert!(head.starts_with("HTTP/1.1 404 "), "{head}");
+    assert!(String::from_utf8_lossy(&body).contains("meta"), "{body:?}");
+    let (head, body) = read_answer(&mut stream, &mut buf).await;
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert_eq!(body, avatar_bytes);
+    let (head, body) = read_answer(&mut stream, &mut buf).await;
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    let answer: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert!(
+        common::picture_name(&answer).starts_with("20x10.png."),
+        "{answer}"
+    );
+    assert!(buf.is_empty(), "{} bytes more", buf.len());
+
+    // `Connection: close` on a held GET: the answer says so, then the server closes.
+    let mut stream = tokio::net::TcpStream::connect(svc.running.addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(format!("GET {large_path} HTTP/1.1\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .expect("send");
+    let mut buf = Vec::new();
+    let (head, body) = read_answer(&mut stream, &mut buf).await;
+    assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
+    assert_eq!(body, large_bytes);
+    let mut rest = Vec::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut rest),
+    )
+    .await
+    .expect("closed in time")
+    .expect("read");
+    assert!(rest.is_empty() && buf.is_empty(), "{rest:?}");
+}

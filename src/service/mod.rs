@@ -7,6 +7,7 @@
 //! - `budget`: memory for bodies and processing slots, held by guards.
 //! - `ready`: ready answers (bytes and header values) for hot thumbnails, bounded by bytes.
 //! - `server`: the connection loop (timeouts, connection cap, shutdown deadline).
+//! - `quick`: GETs of held answers answered on the connection before hyper.
 //! - `sendfile`: bodies the kernel sends straight from their file (Linux).
 //! - `error`: GroupMe-shaped JSON errors.
 //!
@@ -18,6 +19,7 @@ pub mod addr_policy;
 pub mod budget;
 mod error;
 pub mod fetch;
+mod quick;
 pub mod ready;
 #[cfg(target_os = "linux")]
 pub mod sendfile;
@@ -31,7 +33,7 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -353,16 +355,26 @@ async fn every_answer(request: Request, next: Next) -> Response {
 }
 
 /// Browsers must take a picture for what its type says (a GIF that is also an HTML or script
-/// file is never run as one), and nothing served may load or run anything.
+/// file is never run as one), and nothing served may load or run anything: the headers every
+/// answer carries.
+fn security_header_values() -> [(HeaderName, HeaderValue); 2] {
+    [
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; sandbox"),
+        ),
+    ]
+}
+
+/// Adds [`security_header_values`] to an answer.
 fn security_headers(headers: &mut HeaderMap) {
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
+    for (name, value) in security_header_values() {
+        headers.insert(name, value);
+    }
 }
 
 /// One log line per request: method, path, status, time. Never headers (the token) nor query.

@@ -32,16 +32,40 @@ pub struct Ready {
     pub content_length: HeaderValue,
     /// `ETag`: the quoted name.
     pub etag: HeaderValue,
+    /// The `200` answer's head on the wire, up to its `Date` line (see `quick`).
+    pub head: Bytes,
+    /// The `304` answer's head on the wire, up to its `Date` line.
+    pub not_modified_head: Bytes,
 }
 
 impl Ready {
     /// The answer with `body` of type `mime` under `etag`.
     pub fn new(etag: HeaderValue, mime: &'static str, body: Bytes) -> Ready {
+        let content_length = HeaderValue::from(body.len());
+        let content_type = HeaderValue::from_static(mime);
+        let head = super::quick::head(
+            StatusCode::OK,
+            &[
+                (header::CONTENT_TYPE, &content_type),
+                (header::CONTENT_LENGTH, &content_length),
+                (header::CACHE_CONTROL, &CACHE_CONTROL),
+                (header::ETAG, &etag),
+            ],
+        );
+        let not_modified_head = super::quick::head(
+            StatusCode::NOT_MODIFIED,
+            &[
+                (header::CACHE_CONTROL, &CACHE_CONTROL),
+                (header::ETAG, &etag),
+            ],
+        );
         Ready {
-            content_length: HeaderValue::from(body.len()),
+            content_length,
             etag,
-            content_type: HeaderValue::from_static(mime),
+            content_type,
             body,
+            head,
+            not_modified_head,
         }
     }
 
@@ -60,9 +84,10 @@ impl Ready {
         response
     }
 
-    /// What an entry costs: its bytes, plus its name, header values and bookkeeping.
+    /// What an entry costs: its bytes, plus its name, header values, heads and bookkeeping.
     fn weight(name: &str, ready: &Ready) -> u64 {
-        (ready.body.len() + name.len() * 2 + 128) as u64
+        let heads = ready.head.len() + ready.not_modified_head.len();
+        (ready.body.len() + heads + name.len() * 2 + 128) as u64
     }
 }
 

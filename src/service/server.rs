@@ -13,6 +13,9 @@
 //! - On shutdown: no new connections, idle ones close, requests in flight get `shutdown_grace`
 //!   to finish; whatever is still open then is closed.
 //!
+//! GETs of held answers (hot thumbnails and originals) are answered before hyper sees the
+//! connection (`quick`), under the same limits; hyper takes it at the first other request.
+//!
 //! Bytes of stored files are sent by the kernel from the file (`sendfile`), as nginx does.
 //!
 //! HTTP/2 is not spoken: a CDN or reverse proxy in front speaks it to browsers.
@@ -40,7 +43,7 @@ pub struct ConnLimits {
     pub shutdown_grace: Duration,
 }
 
-use super::App;
+use super::{App, quick};
 
 /// Raises this process's soft limit on open descriptors to its hard limit, as nginx's
 /// `worker_rlimit_nofile` and Go's runtime do: every connection and every file held open takes
@@ -126,18 +129,25 @@ pub async fn run(
     Ok(())
 }
 
-/// One connection, from accept to close.
+/// One connection, from accept to close: GETs of held answers are answered before hyper (see
+/// `quick`); at the first other request, hyper takes the connection.
 async fn connection(
     stream: TcpStream,
     app: App,
     limits: ConnLimits,
     mut stop: watch::Receiver<()>,
-) -> hyper::Result<()> {
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     stream.set_nodelay(true).ok();
     // Stored files go out with sendfile(2), not through this process (see `sendfile`).
     #[cfg(target_os = "linux")]
-    let stream = super::sendfile::SendfileStream::new(stream);
-    let mut stream = TimeoutStream::new(stream);
+    let mut stream = super::sendfile::SendfileStream::new(stream);
+    #[cfg(not(target_os = "linux"))]
+    let mut stream = stream;
+    let read = match quick::serve(&mut stream, &app.state, &limits, &mut stop).await? {
+        quick::Outcome::Closed => return Ok(()),
+        quick::Outcome::HandOver(read) => read,
+    };
+    let mut stream = TimeoutStream::new(quick::Rewind::new(read, stream));
     stream.set_write_timeout(Some(limits.send_timeout));
     let io = TokioIo::new(Box::pin(stream));
     let mut builder = http1::Builder::new();
@@ -148,9 +158,9 @@ async fn connection(
     let conn = builder.serve_connection(io, app);
     tokio::pin!(conn);
     tokio::select! {
-        result = conn.as_mut() => return result,
+        result = conn.as_mut() => return Ok(result?),
         // Shutdown began (the sender was dropped): finish the request in flight, then close.
         _ = stop.changed() => conn.as_mut().graceful_shutdown(),
     }
-    conn.await
+    Ok(conn.await?)
 }
