@@ -43,7 +43,7 @@
 //!
 //! **The local image service**
 //! - [`service`]: routes, address policy, fetch, storage, admission budgets, ready answers for
-//!   hot pictures, connection loop.
+//!   hot pictures, GETs of them answered before hyper, connection loop.
 //!
 //! **The desktop app**
 //! - [`app`]: its state (settings, view, work, images), what it takes from the machine, Send to
