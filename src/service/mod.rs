@@ -642,7 +642,7 @@ async fn serve_picture(
     }
     let original = picture.to_string();
     let etag_value = ready::etag(&name).ok_or_else(ApiError::not_found)?;
-    if ready::not_modified(&headers, &etag_value) {
+    if ready::not_modified(headers.get(header::IF_NONE_MATCH), &etag_value) {
         // Only answer 304 for a picture that exists.
         if state
             .store

@@ -156,7 +156,7 @@ fn parse(buf: &[u8], state: &ServiceState) -> Parsed {
     if name.contains('%') {
         return Parsed::Other;
     }
-    let mut not_modified = None;
+    let mut if_none_match = None;
     let mut close = false;
     for h in request.headers.iter() {
         if h.name.eq_ignore_ascii_case("content-length") {
@@ -168,7 +168,7 @@ fn parse(buf: &[u8], state: &ServiceState) -> Parsed {
             return Parsed::Other;
         } else if h.name.eq_ignore_ascii_case("if-none-match") {
             // The first one counts, as `HeaderMap::get` takes it through the router.
-            not_modified.get_or_insert(h.value);
+            if_none_match.get_or_insert(h.value);
         } else if h.name.eq_ignore_ascii_case("connection") {
             close |= h
                 .value
@@ -179,14 +179,8 @@ fn parse(buf: &[u8], state: &ServiceState) -> Parsed {
     let Some(ready) = state.held(name) else {
         return Parsed::Other;
     };
-    let not_modified = not_modified
-        .and_then(|v| HeaderValue::from_bytes(v).ok())
-        .is_some_and(|v| {
-            v.to_str()
-                .ok()
-                .zip(ready.etag.to_str().ok())
-                .is_some_and(|(given, etag)| ready::none_match(given, etag))
-        });
+    let if_none_match = if_none_match.and_then(|v| HeaderValue::from_bytes(v).ok());
+    let not_modified = ready::not_modified(if_none_match.as_ref(), &ready.etag);
     let start = path.as_ptr() as usize - buf.as_ptr() as usize;
     Parsed::Held(HeldGet {
         ready,

@@ -72,7 +72,7 @@ impl Ready {
     /// The answer to a GET with `request` headers: `304` when its `If-None-Match` names this
     /// picture (the picture exists: its answer is held), else `200` with the body.
     pub fn answer(&self, request: &HeaderMap) -> Response {
-        if not_modified(request, &self.etag) {
+        if not_modified(request.get(header::IF_NONE_MATCH), &self.etag) {
             return not_modified_response(self.etag.clone());
         }
         let mut response = Response::new(Body::from(self.body.clone()));
@@ -96,10 +96,9 @@ pub fn etag(name: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!("\"{name}\"")).ok()
 }
 
-/// Whether the `request` headers' `If-None-Match` names `etag` (see [`none_match`]).
-pub fn not_modified(request: &HeaderMap, etag: &HeaderValue) -> bool {
-    request
-        .get(header::IF_NONE_MATCH)
+/// Whether a request's `If-None-Match` (none, or its first) names `etag` (see [`none_match`]).
+pub fn not_modified(if_none_match: Option<&HeaderValue>, etag: &HeaderValue) -> bool {
+    if_none_match
         .and_then(|v| v.to_str().ok())
         .zip(etag.to_str().ok())
         .is_some_and(|(given, etag)| none_match(given, etag))
