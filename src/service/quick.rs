@@ -23,7 +23,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
 use bytes::{Buf as _, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::sync::watch;
@@ -309,17 +310,18 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
     }
 }
 
-/// The head of an answer, up to (not including) its `Date` line: `status`, then `headers`, then
-/// the security headers every answer carries.
-pub fn head(status: StatusCode, headers: &[(header::HeaderName, &HeaderValue)]) -> Bytes {
+/// The head of `answer` on the wire, up to (not including) its `Date` line: its status, its
+/// headers, then the security headers every answer carries (added as for every answer).
+pub fn head(mut answer: Response) -> Bytes {
+    super::security_headers(answer.headers_mut());
+    let status = answer.status();
     let mut head = Vec::with_capacity(256);
     head.extend_from_slice(b"HTTP/1.1 ");
     head.extend_from_slice(status.as_str().as_bytes());
     head.push(b' ');
     head.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
     head.extend_from_slice(b"\r\n");
-    let given = headers.iter().map(|(n, v)| (n.clone(), (*v).clone()));
-    for (name, value) in given.chain(super::security_header_values()) {
+    for (name, value) in answer.headers() {
         head.extend_from_slice(name.as_str().as_bytes());
         head.extend_from_slice(b": ");
         head.extend_from_slice(value.as_bytes());
@@ -331,6 +333,7 @@ pub fn head(status: StatusCode, headers: &[(header::HeaderName, &HeaderValue)]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header;
 
     #[tokio::test]
     async fn every_part_is_written_in_order_through_short_writes() {
@@ -375,10 +378,11 @@ mod tests {
     #[test]
     fn a_head_is_the_status_line_the_headers_and_the_security_headers() {
         let etag = HeaderValue::from_static("\"1x1.png.00\"");
-        let head = head(
-            StatusCode::NOT_MODIFIED,
-            &[(header::ETAG, &etag), (header::CACHE_CONTROL, &etag)],
-        );
+        let mut answer = Response::new(axum::body::Body::empty());
+        *answer.status_mut() = StatusCode::NOT_MODIFIED;
+        answer.headers_mut().insert(header::ETAG, etag.clone());
+        answer.headers_mut().insert(header::CACHE_CONTROL, etag);
+        let head = head(answer);
         assert_eq!(
             std::str::from_utf8(&head).expect("ascii"),
             "HTTP/1.1 304 Not Modified\r\netag: \"1x1.png.00\"\r\ncache-control: \"1x1.png.00\"\r\n\

@@ -41,32 +41,18 @@ pub struct Ready {
 impl Ready {
     /// The answer with `body` of type `mime` under `etag`.
     pub fn new(etag: HeaderValue, mime: &'static str, body: Bytes) -> Ready {
-        let content_length = HeaderValue::from(body.len());
-        let content_type = HeaderValue::from_static(mime);
-        let head = super::quick::head(
-            StatusCode::OK,
-            &[
-                (header::CONTENT_TYPE, &content_type),
-                (header::CONTENT_LENGTH, &content_length),
-                (header::CACHE_CONTROL, &CACHE_CONTROL),
-                (header::ETAG, &etag),
-            ],
-        );
-        let not_modified_head = super::quick::head(
-            StatusCode::NOT_MODIFIED,
-            &[
-                (header::CACHE_CONTROL, &CACHE_CONTROL),
-                (header::ETAG, &etag),
-            ],
-        );
-        Ready {
-            content_length,
+        let mut ready = Ready {
+            content_length: HeaderValue::from(body.len()),
             etag,
-            content_type,
+            content_type: HeaderValue::from_static(mime),
             body,
-            head,
-            not_modified_head,
-        }
+            head: Bytes::new(),
+            not_modified_head: Bytes::new(),
+        };
+        // The fast path's heads are those of the answers below, written out once.
+        ready.head = super::quick::head(ready.answer(&HeaderMap::new()));
+        ready.not_modified_head = super::quick::head(not_modified_response(ready.etag.clone()));
+        ready
     }
 
     /// The answer to a GET with `request` headers: `304` when its `If-None-Match` names this
