@@ -352,6 +352,7 @@ mod tests {
         assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
         assert_eq!(sent, 1000);
     }
+
     #[tokio::test]
     async fn a_large_body_goes_out_corked_and_the_cork_comes_off_at_its_end() {
         let cork = |s: &SendfileStream| rustix::net::sockopt::tcp_cork(&s.stream).expect("cork");
