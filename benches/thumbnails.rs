@@ -7,7 +7,8 @@
 //! against a reference made the same way for everyone (the whole original decoded, then a
 //! Lanczos3 resize to each rendition, by `image::imageops`, which no contender uses). For the
 //! JPEG, the floor: a DCT-scaled decode alone (Pillow's draft mode, the same 1/4 scale as ours),
-//! so the distance to it is plain.
+//! so the distance to it is plain; for a lossy WebP, the floor is libwebp's decode alone, shrunk
+//! while decoding by the factor ours uses (`webp_lossy::decode_scaled`: libwebp 1.6, the newest).
 //! Then GETs (cached thumbnails, a streamed original) from the service next to nginx configured as a CDN origin, with wrk.
 //!
 //! `cargo bench --bench thumbnails` (BENCH_ROUNDS, default 5; BENCH_ONLY=PNG runs the inputs
@@ -519,6 +520,22 @@ fn bench_input(name: &str, path: &Path, out: &Path, animated: bool) {
     } else {
         skipped.push("ImageMagick convert: not installed (apt-get install imagemagick)");
     }
+    if lossy_webp {
+        let (w, h) = large_size(path);
+        let mut floor = Contender::new(
+            "floor: libwebp's shrunk decode alone (libwebp 1.6, the factor ours uses)",
+            vec![vec![
+                me.clone(),
+                s("--webp-floor"),
+                input.clone(),
+                w.to_string(),
+                h.to_string(),
+            ]],
+            None,
+        );
+        floor.floor = true;
+        contenders.push(floor);
+    }
     if is_jpeg {
         if have_python("PIL") {
             let (w, h) = large_size(path);
@@ -1003,6 +1020,24 @@ fn render_child(args: &[String]) {
     println!("{}", t.elapsed().as_secs_f64() * 1000.0);
 }
 
+/// Child mode: decodes the lossy WebP INPUT shrunk for a `.large` of W x H, as ours does and
+/// nothing else, and prints the milliseconds from reading the file to the decoded pixels.
+fn webp_floor_child(args: &[String]) {
+    let [input, w, h] = args else {
+        panic!("--webp-floor INPUT W H");
+    };
+    let min = (
+        w.parse().expect("W is a number"),
+        h.parse().expect("H is a number"),
+    );
+    let t = Instant::now();
+    let bytes = std::fs::read(input).expect("read");
+    let img = groupme_uploader::webp_lossy::decode_scaled(&bytes, min).expect("a lossy WebP");
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    std::hint::black_box(img);
+    println!("{ms}");
+}
+
 /// Child mode: starts the service in this process on 127.0.0.1 with a fresh local store (fsync
 /// on, as `serve` runs by default), uploads a small JPEG to warm it up, then times one upload of
 /// INPUT from reading the file to the parsed answer: body, hash, checks, decode, renditions and
@@ -1351,6 +1386,10 @@ fn main() {
     }
     if let Some(i) = args.iter().position(|a| a == "--render") {
         render_child(&args[i + 1..]);
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--webp-floor") {
+        webp_floor_child(&args[i + 1..]);
         return;
     }
     if args.iter().any(|a| a == "--breakdown") {
