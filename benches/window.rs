@@ -395,7 +395,7 @@ fn rss_part(bin: &Path, dir: &Path, display: &str, watcher: &Watcher) {
     let peak = common::proc_kib(child.id(), "VmHWM");
     stop(child);
     println!(
-        "{CARDS} cards finished (uploaded to the embedded service) in {:.0} s",
+        "{CARDS} cards finished (uploaded to the embedded service) in {:.1} s",
         uploaded.as_secs_f64()
     );
     println!("| window | VmRSS MB (settled) | VmHWM MB (peak) |\n|---|---|---|");

@@ -59,9 +59,11 @@
 //! **Edges**
 //! - [`cli`]: the command line (`upload`, `send`, `chats`, `serve`, `gui`).
 //! - [`logging`]: logging set-up for every command.
+//! - [`allocator`]: glibc's allocator set up for the window's process (two arenas).
 //! - [`fuzzing`]: the fuzz targets' properties (replayed by `cargo test`).
 
 pub mod accounts;
+pub mod allocator;
 pub mod app;
 pub mod backoff;
 pub mod batch;

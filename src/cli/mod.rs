@@ -59,6 +59,10 @@ pub fn main() -> ExitCode {
         // Long-lived and idle: no runtime, no logging.
         return crate::clipboard_keeper::run();
     }
+    if let Command::Gui(_) = command {
+        // Before the runtime's threads: the window's memory (see `allocator`).
+        crate::allocator::limit_arenas();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
