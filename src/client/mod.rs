@@ -394,25 +394,18 @@ fn file_chunks(
             }
         };
         loop {
-            let mut buf = bytes::BytesMut::zeroed(CHUNK);
-            let mut filled = 0;
-            while filled < CHUNK {
-                match file.read(&mut buf[filled..]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        tx.blocking_send(Err(e)).ok();
-                        return;
-                    }
+            // Read straight into the new chunk's spare room (nothing zeroed first), up to CHUNK.
+            let mut chunk = Vec::with_capacity(CHUNK);
+            match (&mut file).take(CHUNK as u64).read_to_end(&mut chunk) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) => {
+                    tx.blocking_send(Err(e)).ok();
+                    return;
                 }
             }
-            if filled == 0 {
-                return;
-            }
-            buf.truncate(filled);
             // The receiver is gone when the request was dropped (cancel, stall): stop reading.
-            if tx.blocking_send(Ok(buf.freeze())).is_err() {
+            if tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
                 return;
             }
         }
