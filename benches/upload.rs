@@ -3,7 +3,8 @@
 //! interleaved, several rounds, to a sink server on 127.0.0.1 that discards the bytes.
 //!
 //! `cargo bench --bench upload` (BENCH_UPLOAD_MB sets the file size, default 2048;
-//! BENCH_ROUNDS the rounds, default 5). Needs curl and GNU time (`/usr/bin/time`).
+//! BENCH_ROUNDS the rounds, default 5; BENCH_BIN=path: that build of the binary instead of the one
+//! cargo built). Needs curl and GNU time (`/usr/bin/time`).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -43,9 +44,9 @@ fn make_file(path: &Path, size: u64) -> std::io::Result<()> {
     file.flush()
 }
 
-/// Runs `cmd` under GNU time, isolated under `root` (no GM_*, no proxy); returns (seconds, peak
-/// RSS in KiB, success).
-fn timed(root: &Path, mut cmd: Vec<String>) -> (f64, u64, bool) {
+/// Runs `cmd` under GNU time, isolated under `root` (no GM_*, no proxy), on `cpu` when given;
+/// returns (seconds, peak RSS in KiB, success).
+fn timed(root: &Path, cpu: Option<usize>, mut cmd: Vec<String>) -> (f64, u64, bool) {
     let rss_file = std::env::temp_dir().join(format!("bench-rss-{}", std::process::id()));
     let mut args = vec![
         "-f".to_owned(),
@@ -53,6 +54,9 @@ fn timed(root: &Path, mut cmd: Vec<String>) -> (f64, u64, bool) {
         "-o".to_owned(),
         rss_file.display().to_string(),
     ];
+    if let Some(cpu) = cpu {
+        args.extend(["taskset".to_owned(), "-c".to_owned(), cpu.to_string()]);
+    }
     args.append(&mut cmd);
     let start = Instant::now();
     let status = isolated::command("/usr/bin/time", root)
@@ -85,6 +89,22 @@ fn main() -> anyhow::Result<()> {
     let file = dir.path().join("big.png");
     make_file(&file, size)?;
 
+    // The client gets a core of its own (the last this process may use) and the sink the others,
+    // as if the sink were another machine (as the GETs bench pins wrk). The sink's runtime below
+    // inherits this thread's cores. curl -T still swings between about 1.7 and 3.6 GB/s from
+    // round to round, pinned or not; ours between 1.9 and 2.4.
+    let allowed = rustix::thread::sched_getaffinity(None)?;
+    let cpus: Vec<usize> = (0..rustix::thread::CpuSet::MAX_CPU)
+        .filter(|&c| allowed.is_set(c))
+        .collect();
+    let client_cpu = (cpus.len() >= 2).then(|| cpus[cpus.len() - 1]);
+    if let Some(client_cpu) = client_cpu {
+        let mut sink_cpus = rustix::thread::CpuSet::new();
+        for &c in cpus.iter().filter(|&&c| c != client_cpu) {
+            sink_cpus.set(c);
+        }
+        rustix::thread::sched_setaffinity(None, &sink_cpus)?;
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
@@ -100,7 +120,9 @@ fn main() -> anyhow::Result<()> {
     let endpoint = format!("http://{addr}");
     let file_arg = file.display().to_string();
     let ours = vec![
-        env!("CARGO_BIN_EXE_groupme-uploader").to_owned(),
+        // BENCH_BIN: another build of the binary (an A/B of two builds).
+        std::env::var("BENCH_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_groupme-uploader").to_owned()),
         "upload".into(),
         "--token".into(),
         "bench".into(),
@@ -129,17 +151,21 @@ fn main() -> anyhow::Result<()> {
     curl_data[6] = format!("@{file_arg}");
 
     println!(
-        "upload benchmark: {size_mb} MiB file to a sink on {addr}, {rounds} interleaved rounds"
+        "upload benchmark: {size_mb} MiB file to a sink on {addr}, {rounds} interleaved rounds; {}",
+        match client_cpu {
+            Some(cpu) => format!("the clients pinned to CPU {cpu}, the sink to the other cores"),
+            None => "one core: the clients and the sink share it".to_owned(),
+        }
     );
     let mb = size as f64 / 1e6;
     let (mut ours_mbs, mut curl_mbs) = (Vec::new(), Vec::new());
     let (mut ours_rss, mut curl_rss) = (0u64, 0u64);
     for round in 1..=rounds {
-        let (s, rss, ok) = timed(dir.path(), ours.clone());
+        let (s, rss, ok) = timed(dir.path(), client_cpu, ours.clone());
         anyhow::ensure!(ok, "groupme-uploader failed in round {round}");
         ours_mbs.push(mb / s);
         ours_rss = ours_rss.max(rss);
-        let (s, rss, ok) = timed(dir.path(), curl_t.clone());
+        let (s, rss, ok) = timed(dir.path(), client_cpu, curl_t.clone());
         anyhow::ensure!(ok, "curl -T failed in round {round}");
         curl_mbs.push(mb / s);
         curl_rss = curl_rss.max(rss);
@@ -149,7 +175,7 @@ fn main() -> anyhow::Result<()> {
             curl_mbs[round - 1]
         );
     }
-    let (data_s, data_rss, data_ok) = timed(dir.path(), curl_data);
+    let (data_s, data_rss, data_ok) = timed(dir.path(), client_cpu, curl_data);
     let (o_best, o_med) = stats(&ours_mbs);
     let (c_best, c_med) = stats(&curl_mbs);
     println!("| client | MB/s best / median | peak RSS |");
