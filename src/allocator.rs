@@ -6,7 +6,9 @@
 #![allow(unsafe_code)]
 
 /// Arenas for the window's process. Measured with 1,000 finished cards (README): 193–209 MB
-/// settled with glibc's default, 159–163 with one, 162–166 with two, 169 with four.
+/// settled with glibc's default, 159–163 with one, 162–166 with two, 169 with four. The price:
+/// the first frame comes 5–10 ms later (threads starting together share heaps). Limiting only
+/// from the first upload on saved nothing: the heaps made at start are what grows.
 pub const WINDOW_ARENAS: i32 = 2;
 
 /// Limits glibc's malloc to [`WINDOW_ARENAS`] arenas, unless `MALLOC_ARENA_MAX` says otherwise.
