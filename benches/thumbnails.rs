@@ -207,6 +207,17 @@ impl Contender {
         }
     }
 
+    /// The floor `name`: `program` with `args`, then the width and height `.large` needs for
+    /// `input`; it writes nothing.
+    fn floor(name: &'static str, program: &[String], input: &Path) -> Self {
+        let (w, h) = large_size(input);
+        let mut command = program.to_vec();
+        command.extend([input.display().to_string(), w.to_string(), h.to_string()]);
+        let mut floor = Contender::new(name, vec![command], None);
+        floor.floor = true;
+        floor
+    }
+
     /// The time compared: the work the process timed itself, else the whole process.
     fn compared(&self) -> &[f64] {
         if self.work.is_empty() {
@@ -521,38 +532,19 @@ fn bench_input(name: &str, path: &Path, out: &Path, animated: bool) {
         skipped.push("ImageMagick convert: not installed (apt-get install imagemagick)");
     }
     if lossy_webp {
-        let (w, h) = large_size(path);
-        let mut floor = Contender::new(
+        contenders.push(Contender::floor(
             "floor: libwebp's shrunk decode alone (libwebp 1.6, the factor ours uses)",
-            vec![vec![
-                me.clone(),
-                s("--webp-floor"),
-                input.clone(),
-                w.to_string(),
-                h.to_string(),
-            ]],
-            None,
-        );
-        floor.floor = true;
-        contenders.push(floor);
+            &[me.clone(), s("--webp-floor")],
+            path,
+        ));
     }
     if is_jpeg {
         if have_python("PIL") {
-            let (w, h) = large_size(path);
-            let mut floor = Contender::new(
+            contenders.push(Contender::floor(
                 "floor: DCT-scaled decode alone (Pillow draft, libjpeg-turbo)",
-                vec![vec![
-                    s("python3"),
-                    s("-c"),
-                    s(PILLOW_DRAFT_FLOOR),
-                    input.clone(),
-                    w.to_string(),
-                    h.to_string(),
-                ]],
-                None,
-            );
-            floor.floor = true;
-            contenders.push(floor);
+                &[s("python3"), s("-c"), s(PILLOW_DRAFT_FLOOR)],
+                path,
+            ));
         } else {
             skipped.push("the floor: Pillow is not importable (pip install pillow)");
         }
