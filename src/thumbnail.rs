@@ -118,6 +118,18 @@ pub fn check(bytes: &[u8], limits: &Limits) -> Result<ImageInfo, ThumbError> {
 pub fn render(bytes: &[u8], limits: &Limits) -> Result<Renditions, ThumbError> {
     let started = Instant::now();
     let info = check(bytes, limits)?;
+    render_checked(bytes, info, limits, started)
+}
+
+/// [`render`] for `bytes` that [`check`] already passed with `info` (the service checks before
+/// it looks for a stored copy): the header and data are not checked again. `started` is when
+/// the work on this image began, for [`Limits::max_time`].
+pub fn render_checked(
+    bytes: &[u8],
+    info: ImageInfo,
+    limits: &Limits,
+    started: Instant,
+) -> Result<Renditions, ThumbError> {
     let mut work = Work {
         resizer: Resizer::new(),
         started,

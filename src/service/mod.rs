@@ -571,9 +571,12 @@ async fn store_picture(
     })?;
     // The original is written while the thumbnails are made; it is put in place after them.
     let original = state.store.stage_original(&name, &id, bytes.clone());
-    let renditions = Slots::run_blocking(slot, move || thumbnail::render(&bytes, &limits))
-        .await
-        .map_err(task_failed)??;
+    // Checked above: the render starts at the decode.
+    let renditions = Slots::run_blocking(slot, move || {
+        thumbnail::render_checked(&bytes, info, &limits, std::time::Instant::now())
+    })
+    .await
+    .map_err(task_failed)??;
     state
         .store
         .put_picture(
