@@ -241,8 +241,14 @@ async fn each_file_and_its_directory_are_synced_before_the_upload_is_acknowledge
     let thread = |l: &String| l.split_whitespace().next().unwrap_or("").to_owned();
     // The original and its three thumbnails: each file's staged contents synced (by whichever
     // thread wrote it: the original is written while the thumbnails are made) before it is
-    // renamed into place, and the directory synced after the rename by the thread that renamed.
-    // strace -y names each descriptor's file: `fsync(7</…/NAME.preview#1>)`.
+    // renamed into place, and the directory synced after the rename by the thread that renamed:
+    // for a thumbnail before the original is renamed (one sync may cover all three), for the
+    // original before the answer. strace -y names each descriptor's file:
+    // `fsync(7</…/NAME.preview#1>)`.
+    let original_at = calls
+        .iter()
+        .position(|l| l.contains("rename") && l.contains(&format!("{name}\"")))
+        .unwrap_or_else(|| panic!("no rename to {name}: {calls:#?}"));
     let mut renamed_at = Vec::new();
     for suffix in ["", ".preview", ".large", ".avatar"] {
         let target = format!("{name}{suffix}\"");
@@ -259,12 +265,17 @@ async fn each_file_and_its_directory_are_synced_before_the_upload_is_acknowledge
         );
         let tid = thread(&calls[at]);
         let directory = format!("/pictures/{}>", &name[name.len() - 32..][..2]);
+        let until = if suffix.is_empty() {
+            calls.len()
+        } else {
+            original_at
+        };
         assert!(
-            calls[at + 1..]
+            calls[at + 1..until.max(at + 1)]
                 .iter()
-                .find(|l| thread(l) == tid)
-                .is_some_and(|l| is_sync(l) && l.contains(&directory)),
-            "{name}{suffix}: its directory is synced after the rename: {calls:#?}"
+                .filter(|l| thread(l) == tid)
+                .any(|l| is_sync(l) && l.contains(&directory)),
+            "{name}{suffix}: its directory is synced after the rename (before the original's): {calls:#?}"
         );
         renamed_at.push(at);
     }

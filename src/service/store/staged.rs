@@ -41,16 +41,52 @@ impl Staged {
 
     /// Renames the staged file into place; with `fsync`, then syncs the directory, so the name
     /// survives a power loss before the upload is acknowledged.
-    pub fn commit(mut self) -> io::Result<()> {
-        std::fs::rename(&self.staged, &self.dest)?;
-        self.committed = true;
-        if self.fsync
-            && let Some(parent) = self.dest.parent()
-        {
-            File::open(parent)?.sync_all()?;
+    pub fn commit(self) -> io::Result<()> {
+        let fsync = self.fsync;
+        let dir = self.rename()?;
+        if fsync && let Some(dir) = dir {
+            File::open(dir)?.sync_all()?;
         }
         Ok(())
     }
+
+    /// Renames the staged file into place without syncing its directory; the directory it is in.
+    fn rename(mut self) -> io::Result<Option<PathBuf>> {
+        std::fs::rename(&self.staged, &self.dest)?;
+        self.committed = true;
+        Ok(self.dest.parent().map(Path::to_owned))
+    }
+}
+
+/// Puts a picture in place in one go: each thumbnail written under its staged name and synced,
+/// all of them renamed into place and their directory synced once, then the `original` (already
+/// written and synced) renamed into place and its directory synced. The original, which marks
+/// the picture complete, is never in place before its thumbnails are durably there. Without
+/// `fsync`, the same without the syncs. An error leaves no staged file behind.
+pub fn put_picture(thumbs: Vec<(PathBuf, &[u8])>, original: Staged, fsync: bool) -> io::Result<()> {
+    let staged = thumbs
+        .into_iter()
+        .map(|(dest, bytes)| {
+            // Which file failed, in the error (the caller names the picture).
+            let file = dest.file_name().map(|f| f.to_string_lossy().into_owned());
+            Staged::write(dest, bytes, fsync)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", file.unwrap_or_default())))
+        })
+        .collect::<io::Result<Vec<_>>>()?;
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for thumb in staged {
+        if let Some(dir) = thumb.rename()?
+            && !dirs.contains(&dir)
+        {
+            dirs.push(dir);
+        }
+    }
+    if fsync {
+        for dir in dirs {
+            File::open(dir)?.sync_all()?;
+        }
+    }
+    original.commit()
 }
 
 impl Drop for Staged {
@@ -144,6 +180,34 @@ mod tests {
         first.commit().expect("first commit");
         assert_eq!(files(root.path()), ["x"]);
         assert_eq!(std::fs::read(&dest).expect("read"), b"same");
+    }
+
+    #[test]
+    fn a_picture_is_put_in_place_whole_with_no_staged_file_left() {
+        let root = tempfile::tempdir().expect("dir");
+        let dir = root.path().join("pictures/ab");
+        let original = Staged::write(dir.join("x"), b"original", true).expect("original");
+        let thumbs = [".preview", ".large", ".avatar"]
+            .map(|suffix| (dir.join(format!("x{suffix}")), suffix.as_bytes()));
+        put_picture(thumbs.to_vec(), original, true).expect("put");
+        assert_eq!(files(&dir), ["x", "x.avatar", "x.large", "x.preview"]);
+        assert_eq!(std::fs::read(dir.join("x")).expect("read"), b"original");
+        assert_eq!(std::fs::read(dir.join("x.large")).expect("read"), b".large");
+    }
+
+    #[test]
+    fn a_thumbnail_that_cannot_be_written_leaves_neither_it_nor_the_original() {
+        let root = tempfile::tempdir().expect("dir");
+        let dir = root.path().join("ab");
+        let original = Staged::write(dir.join("x"), b"original", false).expect("original");
+        // A directory where a thumbnail's parent should be: its write fails.
+        std::fs::write(root.path().join("blocked"), b"a file").expect("file");
+        let thumbs = vec![
+            (dir.join("x.preview"), &b"preview"[..]),
+            (root.path().join("blocked/x.large"), &b"large"[..]),
+        ];
+        assert!(put_picture(thumbs, original, false).is_err());
+        assert!(files(&dir).is_empty(), "{:?}", files(&dir));
     }
 
     #[cfg(unix)]
