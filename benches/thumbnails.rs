@@ -1128,7 +1128,7 @@ fn post_child(args: &[String]) {
 /// (BENCH_ROUNDS rounds, min / median each): receiving the body over loopback, hashing, the
 /// header checks, the DCT-scaled decode (libjpeg-turbo, and `jpeg-decoder` as before), the
 /// resizes, the three encodes (libjpeg-turbo, and `image`'s encoder as before) and the four
-/// stores with fsync (thumbnails together, then the original). Then the PSNR of the renditions
+/// stores with fsync (`Store::put_picture`, and two ways through object_store). Then the PSNR of the renditions
 /// against those of the previous pipeline (`jpeg-decoder` + `image`'s encoder).
 /// BENCH_SAVE_INPUT=PATH keeps the generated JPEG (for `perf record … --post PATH …`).
 fn breakdown_child() {
@@ -1212,7 +1212,7 @@ fn breakdown_child() {
         "resize: .large, then .preview and .avatar from it",
         "encode x3: libjpeg-turbo",
         "encode x3: image's JpegEncoder (before)",
-        "4 stores + fsync: Store::put_picture (thumbnails together, then the original)",
+        "4 stores + fsync: Store::put_picture (the original staged; then one blocking task: the thumbnails, then the original in place)",
         "4 stores + fsync: one after another (object_store, as before)",
         "4 stores + fsync: thumbnails together, then the original (object_store)",
         "thumbnail::render (check + decode + resize + encodes)",
