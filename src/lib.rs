@@ -22,7 +22,7 @@
 //! - [`plausible`]: whether a file's data could fill the size its header claims.
 //! - [`metadata`]: removing location and other metadata without re-encoding.
 //! - [`thumbnail`]: decoding within limits and rendering the three thumbnails.
-//! - [`png_encode`]: PNG renditions (adaptive filtering, libdeflate level 6).
+//! - [`png_encode`]: PNG renditions (adaptive filtering, libdeflate level 6; indexed when smaller).
 //! - [`webp_lossy`]: lossy WebP encoding through libwebp (renditions of lossy WebP originals).
 //! - [`preview`]: the app's local preview of a file.
 //! - [`card_slots`]: where each queue card's picture sits in the shared card textures.
