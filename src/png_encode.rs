@@ -1,9 +1,10 @@
 //! PNG renditions: every row filtered with whichever of the four filters gives it the smallest
 //! sum of absolute differences (the adaptive heuristic of libpng and the `png` crate), then the
-//! whole image compressed in one call by libdeflate at level 6, its default. An RGB(A) image of
-//! at most 256 colours is written indexed instead (a palette, one byte a pixel, rows unfiltered). The stream is
+//! whole image compressed in one call by libdeflate at level 6, its default. The stream is
 //! ordinary zlib (FLEVEL says level 6), as small as zlib's or zlib-rs' level 6 to within about
-//! 1 %, made about twice as fast (README "Performance", batch upload).
+//! 1 %, made about twice as fast (README "Performance", batch upload). An RGB(A) image of at most
+//! 256 colours is also written indexed (a palette, one byte a pixel, rows unfiltered), and the
+//! smaller of the two is kept.
 
 use image::DynamicImage;
 
@@ -372,11 +373,12 @@ mod tests {
         assert_eq!(back.to_rgb8(), wide.to_rgb8());
     }
 
-    /// The colour type in a PNG's IHDR and whether it has a chunk `kind`.
+    /// The colour type in a PNG's IHDR (the first chunk).
     fn colour_type(png: &[u8]) -> u8 {
         png[8 + 8 + 9]
     }
 
+    /// Whether a PNG holds a chunk `kind` (the test images hold no such bytes elsewhere).
     fn has_chunk(png: &[u8], kind: &[u8; 4]) -> bool {
         png.windows(4).any(|w| w == kind)
     }
