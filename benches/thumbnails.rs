@@ -21,6 +21,8 @@
 //! work (read the file … write the outputs) and print it; `vipsthumbnail` and `convert` cannot,
 //! so theirs is the whole process, startup included (the "process" column has it for everyone).
 
+#[path = "../tests/common/cores.rs"]
+mod cores;
 #[path = "../tests/common/proc_stat.rs"]
 mod proc_stat;
 
@@ -799,20 +801,11 @@ fn bench_gets(dir: &Path, photo_jpeg: &Path) {
     // beside. The runtime below and nginx are started from this thread, so they inherit its
     // cores. The CPU time each server spends per request is printed too: it does not depend on
     // how much of the machine wrk took.
-    let allowed = rustix::thread::sched_getaffinity(None).expect("affinity");
-    let cpus: Vec<usize> = (0..rustix::thread::CpuSet::MAX_CPU)
-        .filter(|&c| allowed.is_set(c))
-        .collect();
-    let wrk_cpu = (cpus.len() >= 2).then(|| cpus[cpus.len() - 1]);
-    if let Some(wrk_cpu) = wrk_cpu {
-        let mut servers = rustix::thread::CpuSet::new();
-        for &c in cpus.iter().filter(|&&c| c != wrk_cpu) {
-            servers.set(c);
-        }
-        rustix::thread::sched_setaffinity(None, &servers).expect("pin");
+    let pinned = cores::keep_last_apart();
+    bench_gets_on(dir, photo_jpeg, pinned.as_ref().map(|&(cpu, _)| cpu));
+    if let Some((_, allowed)) = pinned {
+        rustix::thread::sched_setaffinity(None, &allowed).expect("unpin");
     }
-    bench_gets_on(dir, photo_jpeg, wrk_cpu);
-    rustix::thread::sched_setaffinity(None, &allowed).expect("unpin");
 }
 
 fn bench_gets_on(dir: &Path, photo_jpeg: &Path, wrk_cpu: Option<usize>) {

@@ -15,6 +15,8 @@ use axum::body::Body;
 use axum::routing::post;
 use futures_util::StreamExt as _;
 
+#[path = "../tests/common/cores.rs"]
+mod cores;
 #[path = "../tests/common/isolated.rs"]
 mod isolated;
 
@@ -93,18 +95,7 @@ fn main() -> anyhow::Result<()> {
     // as if the sink were another machine (as the GETs bench pins wrk). The sink's runtime below
     // inherits this thread's cores. curl -T still swings between about 1.7 and 3.6 GB/s from
     // round to round, pinned or not; ours between 1.9 and 2.4.
-    let allowed = rustix::thread::sched_getaffinity(None)?;
-    let cpus: Vec<usize> = (0..rustix::thread::CpuSet::MAX_CPU)
-        .filter(|&c| allowed.is_set(c))
-        .collect();
-    let client_cpu = (cpus.len() >= 2).then(|| cpus[cpus.len() - 1]);
-    if let Some(client_cpu) = client_cpu {
-        let mut sink_cpus = rustix::thread::CpuSet::new();
-        for &c in cpus.iter().filter(|&&c| c != client_cpu) {
-            sink_cpus.set(c);
-        }
-        rustix::thread::sched_setaffinity(None, &sink_cpus)?;
-    }
+    let client_cpu = cores::keep_last_apart().map(|(cpu, _)| cpu);
     let runtime = tokio::runtime::Runtime::new()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;

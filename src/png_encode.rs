@@ -383,6 +383,16 @@ mod tests {
         png.windows(4).any(|w| w == kind)
     }
 
+    /// A deterministic stream of shades in `0..count` from `seed` (a linear congruential
+    /// generator): pixels scattered over a few colours.
+    fn shades(seed: u32, count: u32) -> impl FnMut() -> u8 {
+        let mut state = seed;
+        move || {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            ((state >> 16) % count) as u8
+        }
+    }
+
     /// The same image through the `png` crate: RGB(A), adaptive filters, zlib level 6.
     fn direct_png(img: &DynamicImage) -> Vec<u8> {
         let mut out = std::io::Cursor::new(Vec::new());
@@ -398,10 +408,9 @@ mod tests {
     #[test]
     fn at_most_256_colours_are_written_indexed_when_that_is_smaller() {
         // 200 colours scattered pixel by pixel, as in a quantized photo: indexed is far smaller.
-        let mut state = 7u32;
+        let mut next = shades(7, 200);
         let scattered = image::RgbImage::from_fn(120, 90, |_, _| {
-            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            let c = ((state >> 16) % 200) as u8;
+            let c = next();
             image::Rgb([c, c.wrapping_mul(7), 255 - c])
         });
         let img = DynamicImage::ImageRgb8(scattered);
@@ -436,10 +445,9 @@ mod tests {
 
     #[test]
     fn an_rgba_image_keeps_its_alpha_when_indexed() {
-        let mut state = 11u32;
+        let mut next = shades(11, 40);
         let rgba = image::RgbaImage::from_fn(40, 30, |_, y| {
-            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            let c = ((state >> 16) % 40) as u8;
+            let c = next();
             image::Rgba([c * 6, 10, 200 - c, if y < 15 { 255 } else { c * 5 }])
         });
         let img = DynamicImage::ImageRgba8(rgba);
