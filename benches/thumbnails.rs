@@ -1121,8 +1121,8 @@ fn post_child(args: &[String]) {
 /// (BENCH_ROUNDS rounds, min / median each): receiving the body over loopback, hashing, the
 /// header checks, the DCT-scaled decode (libjpeg-turbo, and `jpeg-decoder` as before), the
 /// resizes, the three encodes (libjpeg-turbo, and `image`'s encoder as before) and the four
-/// stores with fsync (`Store::put_picture`, and two ways through object_store). Then the PSNR of the renditions
-/// against those of the previous pipeline (`jpeg-decoder` + `image`'s encoder).
+/// stores with fsync (`Store::put_picture`, and two ways through object_store). Then the PSNR of
+/// the renditions against those of the previous pipeline (`jpeg-decoder` + `image`'s encoder).
 /// BENCH_SAVE_INPUT=PATH keeps the generated JPEG (for `perf record … --post PATH …`).
 fn breakdown_child() {
     use fast_image_resize::{ResizeOptions, Resizer};

@@ -78,7 +78,11 @@ pub struct Original(Pending);
 
 enum Pending {
     /// A local store's write under the staged name, under way on a blocking thread.
-    Staging(tokio::task::JoinHandle<std::io::Result<staged::Staged>>),
+    Staging {
+        /// The store's directory, where the thumbnails go too.
+        root: PathBuf,
+        writing: tokio::task::JoinHandle<std::io::Result<staged::Staged>>,
+    },
     /// A bucket's: one PUT after the thumbnails.
     Put(Bytes),
 }
@@ -234,9 +238,12 @@ impl Store {
         };
         let dest = root.join(Self::key(name, id, Variant::Original).as_ref());
         let fsync = self.fsync;
-        Original(Pending::Staging(tokio::task::spawn_blocking(move || {
-            staged::Staged::write(dest, &bytes, fsync)
-        })))
+        Original(Pending::Staging {
+            root: root.clone(),
+            writing: tokio::task::spawn_blocking(move || {
+                staged::Staged::write(dest, &bytes, fsync)
+            }),
+        })
     }
 
     /// Stores the thumbnails, then puts the original in place: only when they are all there. A
@@ -253,8 +260,8 @@ impl Store {
         thumbs: [(Variant, Bytes); 3],
     ) -> Result<(), StoreError> {
         let key = Self::key(name, id, Variant::Original);
-        let writing = match original.0 {
-            Pending::Staging(writing) => writing,
+        let (root, writing) = match original.0 {
+            Pending::Staging { root, writing } => (root, writing),
             Pending::Put(bytes) => {
                 futures_util::future::try_join_all(
                     thumbs
@@ -265,10 +272,6 @@ impl Store {
                 return self.put(key, bytes).await;
             }
         };
-        let root = self
-            .local_root
-            .clone()
-            .ok_or_else(|| self.io_failed(&key, std::io::Error::other("not a local store")))?;
         let joined = |e: tokio::task::JoinError| std::io::Error::other(e);
         let staged = writing
             .await
@@ -278,17 +281,11 @@ impl Store {
         let thumbs = thumbs
             .map(|(variant, bytes)| (root.join(Self::key(name, id, variant).as_ref()), bytes));
         let fsync = self.fsync;
-        tokio::task::spawn_blocking(move || {
-            let files = thumbs
-                .iter()
-                .map(|(path, bytes)| (path.clone(), &bytes[..]))
-                .collect();
-            staged::put_picture(files, staged, fsync)
-        })
-        .await
-        .map_err(joined)
-        .and_then(|put| put)
-        .map_err(|e| self.io_failed(&key, e))
+        tokio::task::spawn_blocking(move || staged::put_picture(thumbs, staged, fsync))
+            .await
+            .map_err(joined)
+            .and_then(|put| put)
+            .map_err(|e| self.io_failed(&key, e))
     }
 
     async fn put(&self, key: Key, bytes: Bytes) -> Result<(), StoreError> {

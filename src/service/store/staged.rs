@@ -63,13 +63,17 @@ impl Staged {
 /// written and synced) renamed into place and its directory synced. The original, which marks
 /// the picture complete, is never in place before its thumbnails are durably there. Without
 /// `fsync`, the same without the syncs. An error leaves no staged file behind.
-pub fn put_picture(thumbs: Vec<(PathBuf, &[u8])>, original: Staged, fsync: bool) -> io::Result<()> {
+pub fn put_picture(
+    thumbs: impl IntoIterator<Item = (PathBuf, impl AsRef<[u8]>)>,
+    original: Staged,
+    fsync: bool,
+) -> io::Result<()> {
     let staged = thumbs
         .into_iter()
         .map(|(dest, bytes)| {
             // Which file failed, in the error (the caller names the picture).
             let file = dest.file_name().map(|f| f.to_string_lossy().into_owned());
-            Staged::write(dest, bytes, fsync)
+            Staged::write(dest, bytes.as_ref(), fsync)
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", file.unwrap_or_default())))
         })
         .collect::<io::Result<Vec<_>>>()?;
@@ -189,7 +193,7 @@ mod tests {
         let original = Staged::write(dir.join("x"), b"original", true).expect("original");
         let thumbs = [".preview", ".large", ".avatar"]
             .map(|suffix| (dir.join(format!("x{suffix}")), suffix.as_bytes()));
-        put_picture(thumbs.to_vec(), original, true).expect("put");
+        put_picture(thumbs, original, true).expect("put");
         assert_eq!(files(&dir), ["x", "x.avatar", "x.large", "x.preview"]);
         assert_eq!(std::fs::read(dir.join("x")).expect("read"), b"original");
         assert_eq!(std::fs::read(dir.join("x.large")).expect("read"), b".large");
